@@ -2,10 +2,11 @@
  * Runs oracle scripts (Keras, TensorFlow, scikit-learn) in the project venv.
  * @module
  */
-import { fromFileUrl, join } from "node:path";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** The project root (the folder holding deno.json). */
-export const ROOT: string = fromFileUrl(new URL("..", import.meta.url));
+export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
 /** The venv's Python interpreter. */
 export const PYTHON: string = join(ROOT, ".venv", "bin", "python");
 
