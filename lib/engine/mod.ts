@@ -3,30 +3,35 @@
  *
  * `tf` is the tfjs namespace; {@linkcode initEngine} must run (once) before
  * heavy work so that the native TensorFlow backend of
- * `@tensorflow/tfjs-node-gpu` is registered and selected.
+ * `@tensorflow/tfjs-node-gpu` is registered and selected (GPU when TensorFlow
+ * sees one, else CPU; pure JS only with a loud warning). `ACMC_ENGINE=gpu|cpu|js`
+ * forces a choice. {@linkcode engineInfo} reports what is in use.
+ *
+ * Always import `tf` from here, never `@tensorflow/tfjs` directly.
+ *
+ * @example
+ * ```ts
+ * import { describeEngine, initEngine, tf } from "../lib/engine/mod.ts";
+ * await initEngine();
+ * console.log(describeEngine());
+ * tf.tidy(() => tf.ones([2, 2]).matMul(tf.ones([2, 2])).print());
+ * ```
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import util from "node:util";
 
 export { tf };
-
-let ready: Promise<string> | undefined;
-
-/** Loads the native engine (once) and returns the backend name in use. */
-export function initEngine(): Promise<string> {
-  ready ??= (async () => {
-    // The package's JS still calls helpers that Node removed from node:util.
-    const u = util as unknown as Record<string, unknown>;
-    u.isNullOrUndefined ??= (x: unknown) => x == null;
-    u.isArray ??= Array.isArray;
-    // oneDNN makes a ResNet50 training step die with SIGFPE on these CPUs.
-    Deno.env.set("TF_ENABLE_ONEDNN_OPTS", "0");
-    Deno.env.set("TF_CPP_MIN_LOG_LEVEL", Deno.env.get("TF_CPP_MIN_LOG_LEVEL") ?? "2");
-    await import("@tensorflow/tfjs-node-gpu");
-    await tf.setBackend("tensorflow");
-    return tf.getBackend();
-  })();
-  return ready;
-}
+export {
+  cudaPipLibDirs,
+  describeEngine,
+  type EngineChoice,
+  type EngineInfo,
+  engineInfo,
+  type EngineOptions,
+  initEngine,
+  type LibTensorFlowInfo,
+  NATIVE_PACKAGE_DIR,
+  nativeTensorCount,
+} from "./engine.ts";
+export { installNodeCompat } from "./compat.ts";

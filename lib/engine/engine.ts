@@ -1,0 +1,411 @@
+/**
+ * Engine selection: the native TensorFlow engine of `@tensorflow/tfjs-node-gpu`
+ * on a GPU when TensorFlow sees one, else the same native engine on the CPU,
+ * else pure-JS tfjs (with a loud warning naming the cause and the fix).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { existsSync, lstatSync, readdirSync, realpathSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { cpus } from "node:os";
+import { installNodeCompat } from "./compat.ts";
+
+/** The project root (two levels above this file). */
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** The npm package holding the native addon. */
+export const NATIVE_PACKAGE_DIR: string = join(
+  ROOT,
+  "node_modules",
+  "@tensorflow",
+  "tfjs-node-gpu",
+);
+
+/**
+ * Which engine to use.
+ * - `"auto"` (default): native on GPU if TensorFlow sees one, else native on
+ *   CPU, else pure JS with a warning.
+ * - `"gpu"`: native on GPU; an error when no GPU is usable.
+ * - `"cpu"`: native on CPU (the GPU is hidden from TensorFlow).
+ * - `"js"`: pure-JS tfjs `"cpu"` backend (slow; for comparisons and debugging).
+ */
+export type EngineChoice = "auto" | "gpu" | "cpu" | "js";
+
+/** Options of {@linkcode initEngine}; each falls back to an environment variable. */
+export interface EngineOptions {
+  /** The engine to use. Default: `ACMC_ENGINE`, else `"auto"`. */
+  engine?: EngineChoice;
+  /**
+   * Threads inside one op (TensorFlow's `intra_op_parallelism_threads`).
+   * Default: `TF_NUM_INTRAOP_THREADS`, else TensorFlow's choice (all cores).
+   */
+  intraOpThreads?: number;
+  /**
+   * Threads running independent ops at once (`inter_op_parallelism_threads`).
+   * Default: `TF_NUM_INTEROP_THREADS`, else TensorFlow's choice.
+   */
+  interOpThreads?: number;
+  /** Print no line about the engine chosen (warnings are still printed). Default false. */
+  quiet?: boolean;
+}
+
+/** Where the libtensorflow in use came from. */
+export interface LibTensorFlowInfo {
+  /** The addon file (`tfjs_binding.node`). */
+  addon: string;
+  /** Each library the addon links, with the file it resolves to. */
+  libraries: { name: string; path: string }[];
+  /** In words: a pip wheel (name, version, folder) or the package's own download. */
+  source: string;
+}
+
+/** What {@linkcode engineInfo} reports. */
+export interface EngineInfo {
+  /** The engine in use. */
+  engine: "gpu" | "cpu" | "js";
+  /** What was asked for (option or `ACMC_ENGINE`). */
+  requested: EngineChoice;
+  /** The tfjs backend name: `"tensorflow"` (native) or `"cpu"` (pure JS). */
+  backend: string;
+  /** True when ops run in libtensorflow. */
+  native: boolean;
+  /** The libtensorflow version (`TF_Version()`), null on pure JS. */
+  tfVersion: string | null;
+  /** The tfjs version. */
+  tfjsVersion: string;
+  /** Devices ops run on, e.g. `["/device:CPU:0"]`. */
+  devices: string[];
+  /** Where libtensorflow came from; null on pure JS. */
+  libtensorflow: LibTensorFlowInfo | null;
+  /** Thread settings passed to TensorFlow (0 = TensorFlow's default) and the core count. */
+  threads: { intraOp: number; interOp: number; cores: number };
+  /** The TensorFlow environment variables in effect at load. */
+  env: Record<string, string>;
+  /** Why the engine is not the preferred one (empty when all is well). */
+  warnings: string[];
+}
+
+interface NativeBinding {
+  TF_Version: string;
+  isUsingGpuDevice(): boolean;
+  getNumOfTensors(): number;
+}
+interface NativeBackend {
+  binding: NativeBinding;
+  isUsingGpuDevice: boolean;
+}
+
+const TF_ENV = [
+  "TF_ENABLE_ONEDNN_OPTS",
+  "TF_CPP_MIN_LOG_LEVEL",
+  "TF_NUM_INTRAOP_THREADS",
+  "TF_NUM_INTEROP_THREADS",
+  "TF_FORCE_GPU_ALLOW_GROWTH",
+  "CUDA_VISIBLE_DEVICES",
+  "LD_LIBRARY_PATH",
+];
+
+let ready: Promise<string> | undefined;
+let firstRequest: EngineChoice | undefined;
+let info: EngineInfo | undefined;
+
+function parseChoice(value: string | undefined, from: string): EngineChoice {
+  const v = (value ?? "auto").trim().toLowerCase() || "auto";
+  if (v === "auto" || v === "gpu" || v === "cpu" || v === "js") return v;
+  throw new Error(`${from}="${value}" is not an engine: use auto, gpu, cpu or js`);
+}
+
+function threadCount(value: number | string | undefined, from: string): number {
+  if (value === undefined || value === "") return 0;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new Error(`${from}=${value} is not a thread count (an integer >= 0; 0 = default)`);
+  }
+  return n;
+}
+
+function warnLoudly(lines: string[]): void {
+  const bar = "!".repeat(78);
+  console.warn([bar, ...lines.map((l) => `!! ${l}`), bar].join("\n"));
+}
+
+/** The `nvidia/<lib>/lib` folders of the CUDA pip packages in .venv (GPU wheels). */
+export function cudaPipLibDirs(): string[] {
+  const lib = join(ROOT, ".venv", "lib");
+  const dirs: string[] = [];
+  try {
+    for (const py of readdirSync(lib)) {
+      const nv = join(lib, py, "site-packages", "nvidia");
+      if (!existsSync(nv)) continue;
+      for (const pkg of readdirSync(nv)) {
+        const d = join(nv, pkg, "lib");
+        if (existsSync(d)) dirs.push(d);
+      }
+    }
+  } catch { /* no venv: nothing to add */ }
+  return dirs.sort();
+}
+
+/** GPU names from `nvidia-smi -L`, or [] when there is no such tool or GPU. */
+function nvidiaGpus(): string[] {
+  try {
+    const out = new Deno.Command("nvidia-smi", { args: ["-L"], stdout: "piped", stderr: "null" })
+      .outputSync();
+    if (!out.success) return [];
+    return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.startsWith("GPU "));
+  } catch {
+    return [];
+  }
+}
+
+function libInfo(): LibTensorFlowInfo {
+  const addon = join(NATIVE_PACKAGE_DIR, "lib", "napi-v8", "tfjs_binding.node");
+  const libDir = join(NATIVE_PACKAGE_DIR, "deps", "lib");
+  const libraries: { name: string; path: string }[] = [];
+  let source = "unknown";
+  for (const name of ["libtensorflow_cc.so.2", "libtensorflow_framework.so.2"]) {
+    const p = join(libDir, name);
+    if (!existsSync(p)) continue;
+    libraries.push({ name, path: realpathSync(p) });
+  }
+  const downloaded = join(libDir, "libtensorflow.so.2.9.1");
+  if (libraries.length) {
+    const tfDir = dirname(libraries[0].path);
+    const site = dirname(tfDir);
+    const dist = existsSync(site)
+      ? readdirSync(site).find((d) =>
+        /^tensorflow(_cpu|_gpu)?-[\d.]+.*\.dist-info$/.test(d) &&
+        existsSync(join(site, d, "RECORD"))
+      )
+      : undefined;
+    source = dist
+      ? `pip wheel ${dist.replace(/\.dist-info$/, "").replace("-", " ")} (${tfDir})`
+      : `libraries in ${tfDir}`;
+  } else if (existsSync(downloaded) && !lstatSync(downloaded).isSymbolicLink()) {
+    libraries.push({ name: basename(downloaded), path: downloaded });
+    source = "libtensorflow 2.9.1 downloaded by the package's own install script";
+  }
+  return { addon, libraries, source };
+}
+
+function explainLoadFailure(err: unknown): { cause: string; fix: string } {
+  const msg = err instanceof Error ? err.message : String(err);
+  const cause = msg.split("\n")[0];
+  if (/tfjs_binding\.node/.test(msg) && /can ?not be found|not found/i.test(msg)) {
+    return { cause, fix: "build the addon: `bash tools/setup.sh npm venv engine`" };
+  }
+  if (/ffi|NotCapable|PermissionDenied|Requires .* access/i.test(msg)) {
+    return { cause, fix: "run Deno with --allow-ffi --allow-read --allow-env (or -A)" };
+  }
+  if (/libtensorflow|cannot open shared object/i.test(msg)) {
+    return {
+      cause,
+      fix: "the addon's libtensorflow links are broken (venv changed?): " +
+        "`bash tools/build-engine.sh --force`",
+    };
+  }
+  return {
+    cause,
+    fix: "see docs/engine.md; `bash tools/build-engine.sh --force` rebuilds the addon",
+  };
+}
+
+async function load(options: EngineOptions): Promise<string> {
+  const requested = parseChoice(options.engine ?? Deno.env.get("ACMC_ENGINE"), "ACMC_ENGINE");
+  firstRequest = requested;
+  const intraOp = threadCount(
+    options.intraOpThreads ?? Deno.env.get("TF_NUM_INTRAOP_THREADS"),
+    "TF_NUM_INTRAOP_THREADS",
+  );
+  const interOp = threadCount(
+    options.interOpThreads ?? Deno.env.get("TF_NUM_INTEROP_THREADS"),
+    "TF_NUM_INTEROP_THREADS",
+  );
+  const threads = { intraOp, interOp, cores: cpus().length };
+  const warnings: string[] = [];
+  const base = { requested, tfjsVersion: tf.version.tfjs, threads };
+
+  if (requested === "js") {
+    await tf.setBackend("cpu");
+    info = {
+      ...base,
+      engine: "js",
+      backend: tf.getBackend(),
+      native: false,
+      tfVersion: null,
+      devices: ["JavaScript (main thread)"],
+      libtensorflow: null,
+      env: {},
+      warnings: ["pure-JS engine forced (ACMC_ENGINE=js or engine: 'js'): ~30x slower"],
+    };
+    if (!options.quiet) console.warn("[engine] pure-JS tfjs forced: expect ~30x slower training");
+    return info.backend;
+  }
+
+  // Everything below must be in the environment before libtensorflow loads,
+  // which happens when the addon is imported: TensorFlow reads these once.
+  installNodeCompat();
+  // oneDNN: with it on, a ResNet50 training step dies with SIGFPE (a divide
+  // error inside libtensorflow_cc.so.2) on our CPUs; Python TF does the same.
+  Deno.env.set("TF_ENABLE_ONEDNN_OPTS", "0");
+  // 2 = errors only: TF's info and warning lines would flood notebooks.
+  if (!Deno.env.get("TF_CPP_MIN_LOG_LEVEL")) Deno.env.set("TF_CPP_MIN_LOG_LEVEL", "2");
+  if (intraOp > 0) Deno.env.set("TF_NUM_INTRAOP_THREADS", String(intraOp));
+  if (interOp > 0) Deno.env.set("TF_NUM_INTEROP_THREADS", String(interOp));
+  if (requested === "cpu") {
+    // Hide any GPU so TensorFlow places every op on the CPU.
+    Deno.env.set("CUDA_VISIBLE_DEVICES", "-1");
+  } else if (!Deno.env.get("TF_FORCE_GPU_ALLOW_GROWTH")) {
+    // Without it TensorFlow takes all GPU memory at start; notebook kernels
+    // and a second process could then not share the GPU.
+    Deno.env.set("TF_FORCE_GPU_ALLOW_GROWTH", "true");
+  }
+  const env: Record<string, string> = {};
+  for (const k of TF_ENV) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) env[k] = v;
+  }
+
+  try {
+    await import("@tensorflow/tfjs-node-gpu");
+    await tf.setBackend("tensorflow");
+  } catch (err) {
+    const { cause, fix } = explainLoadFailure(err);
+    if (requested !== "auto") {
+      throw new Error(
+        `ACMC_ENGINE=${requested}: the native TensorFlow engine did not load: ${cause}\nfix: ${fix}`,
+      );
+    }
+    warnLoudly([
+      "The native TensorFlow engine did NOT load: falling back to pure-JS tfjs,",
+      "which trains ResNet50 about 30x slower.",
+      `cause: ${cause}`,
+      `fix:   ${fix}`,
+      "(set ACMC_ENGINE=js to choose pure JS on purpose and silence this)",
+    ]);
+    await tf.setBackend("cpu");
+    info = {
+      ...base,
+      engine: "js",
+      backend: tf.getBackend(),
+      native: false,
+      tfVersion: null,
+      devices: ["JavaScript (main thread)"],
+      libtensorflow: null,
+      env,
+      warnings: [`native engine failed to load: ${cause}; fix: ${fix}`],
+    };
+    return info.backend;
+  }
+
+  const backend = tf.backend() as unknown as NativeBackend;
+  const onGpu = Boolean(backend.isUsingGpuDevice);
+  const gpus = requested === "cpu" ? [] : nvidiaGpus();
+  if (!onGpu && gpus.length > 0) {
+    const dirs = cudaPipLibDirs();
+    const fix = dirs.length
+      ? `start the process with LD_LIBRARY_PATH=${dirs.join(":")}`
+      : "install the GPU wheel: `ACMC_GPU=1 bash tools/setup.sh venv engine`";
+    const msg = `nvidia-smi sees ${gpus.length} GPU(s) but TensorFlow runs on the CPU; fix: ${fix}`;
+    warnings.push(msg);
+    if (requested === "gpu") throw new Error(`ACMC_ENGINE=gpu: ${msg}`);
+    warnLoudly(["TensorFlow is NOT using the GPU.", msg]);
+  } else if (!onGpu && requested === "gpu") {
+    throw new Error(
+      "ACMC_ENGINE=gpu: TensorFlow sees no GPU (none found by nvidia-smi). " +
+        "Use ACMC_ENGINE=cpu or auto on this machine.",
+    );
+  }
+  info = {
+    ...base,
+    engine: onGpu ? "gpu" : "cpu",
+    backend: tf.getBackend(),
+    native: true,
+    tfVersion: backend.binding.TF_Version,
+    devices: onGpu
+      ? [
+        ...gpus.map((g, i) => `/device:GPU:${i} (${g.replace(/^GPU \d+: /, "")})`),
+        "/device:CPU:0",
+      ]
+      : ["/device:CPU:0"],
+    libtensorflow: libInfo(),
+    env,
+    warnings,
+  };
+  if (!options.quiet) {
+    console.log(
+      `[engine] TensorFlow ${info.tfVersion} (${info.engine.toUpperCase()}) via tfjs-node, ` +
+        `${info.libtensorflow?.source}`,
+    );
+  }
+  return info.backend;
+}
+
+/**
+ * Loads and selects the engine (once per process) and returns the tfjs
+ * backend name in use (`"tensorflow"` or `"cpu"`).
+ *
+ * TensorFlow options (`TF_ENABLE_ONEDNN_OPTS=0`, log level, threads, GPU
+ * memory growth) are put in the environment before libtensorflow loads.
+ * Later calls return the first call's result; asking for another engine
+ * afterwards is an error (libtensorflow cannot be reloaded).
+ *
+ * @example
+ * ```ts
+ * import { initEngine, engineInfo, tf } from "../lib/engine/mod.ts";
+ * await initEngine();               // or initEngine({ engine: "cpu" })
+ * console.log(engineInfo().devices); // ["/device:CPU:0"]
+ * ```
+ */
+export function initEngine(options: EngineOptions = {}): Promise<string> {
+  if (ready) {
+    const asked = options.engine ?? Deno.env.get("ACMC_ENGINE");
+    if (
+      options.engine && firstRequest && asked !== firstRequest && !(firstRequest === "auto")
+    ) {
+      return Promise.reject(
+        new Error(
+          `initEngine({engine: "${options.engine}"}): the engine is already "${firstRequest}" ` +
+            "in this process; choose it before the first initEngine() (ACMC_ENGINE)",
+        ),
+      );
+    }
+    return ready;
+  }
+  ready = load(options);
+  ready.catch(() => {
+    ready = undefined;
+  });
+  return ready;
+}
+
+/**
+ * What the engine is: backend, TensorFlow version, devices, where
+ * libtensorflow came from, thread settings. Call after {@linkcode initEngine}.
+ */
+export function engineInfo(): EngineInfo {
+  if (!info) throw new Error("engineInfo(): call `await initEngine()` first");
+  return structuredClone(info);
+}
+
+/** A one-paragraph, human-readable summary of {@linkcode engineInfo}. */
+export function describeEngine(): string {
+  const i = engineInfo();
+  const t = (n: number) => (n > 0 ? String(n) : "default");
+  return [
+    `engine: ${i.engine} (backend "${i.backend}", requested ${i.requested})`,
+    `TensorFlow: ${i.tfVersion ?? "none (pure JS)"}, tfjs ${i.tfjsVersion}`,
+    `devices: ${i.devices.join(", ")}`,
+    `libtensorflow: ${i.libtensorflow?.source ?? "-"}`,
+    `threads: intra-op ${t(i.threads.intraOp)}, inter-op ${t(i.threads.interOp)}, ` +
+    `${i.threads.cores} cores`,
+    ...i.warnings.map((w) => `warning: ${w}`),
+  ].join("\n");
+}
+
+/** Live tensors held by libtensorflow (native) or tfjs (pure JS): for leak checks. */
+export function nativeTensorCount(): number {
+  const b = tf.backend() as unknown as Partial<NativeBackend>;
+  return b.binding ? b.binding.getNumOfTensors() : tf.memory().numTensors;
+}
