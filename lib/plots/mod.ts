@@ -1,0 +1,6 @@
+/**
+ * Charts of the study, drawn with Observable Plot into a server-side DOM
+ * (show them with `display` from lib/display).
+ * @module
+ */
+export * from "./dom.ts";
