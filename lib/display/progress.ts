@@ -120,7 +120,7 @@ export function progressBar(options: ProgressOptions): Progress {
   if (mode === "jupyter") {
     const displayId = `progress-${Date.now().toString(36)}-${++counter}`;
     const throttle = options.throttleMs ?? 250;
-    let last = 0;
+    let last = performance.now(); // the first display just went out
     // Messages go out in order; keep the chain so finish() can wait for all of them.
     let chain: Promise<unknown> = Promise.resolve();
     const send = (update: boolean) => {
