@@ -4,3 +4,4 @@
  * @module
  */
 export * from "./dom.ts";
+export * from "./metrics.ts";
