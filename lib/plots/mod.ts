@@ -5,3 +5,4 @@
  */
 export * from "./dom.ts";
 export * from "./metrics.ts";
+export * from "./imbalance.ts";
