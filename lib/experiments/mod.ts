@@ -1,0 +1,6 @@
+/**
+ * Experiments that compare training set-ups across runs (one file per
+ * experiment; the notebooks call them).
+ * @module
+ */
+export * from "./imbalance.ts";
