@@ -1,0 +1,88 @@
+/**
+ * `deno task bench`: our engine vs Keras on the same machine.
+ *
+ * - train: ResNet50 training step (23 classes, batch 8, Adam) at 128 then
+ *   256 px, ours in Deno vs Keras 3 in the venv (tools/bench/train.ts).
+ * - loader: image loading throughput (tools/bench/loader.ts, when present).
+ *
+ * Flags: `--only train|loader`, `--sizes 128,256`, `--steps 10`,
+ * `--warmup 2`, `--batch 8`, `--bn fused|layers`, `--model auto|lib|bench`,
+ * `--side ours|keras` (one side only), `--json FILE` (write the runs).
+ * Quick run: `deno task bench --only train --sizes 64 --steps 3 --warmup 1`.
+ *
+ * Figures are noisy on a shared machine: compare sides from the same run.
+ *
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { benchTrain } from "./bench/train.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    only: { type: "string" },
+    sizes: { type: "string", default: "128,256" },
+    steps: { type: "string", default: "10" },
+    warmup: { type: "string", default: "2" },
+    batch: { type: "string", default: "8" },
+    bn: { type: "string", default: "fused" },
+    model: { type: "string", default: "auto" },
+    side: { type: "string" },
+    json: { type: "string" },
+  },
+});
+
+function int(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) {
+    console.error(`--${name} ${v}: expected an integer >= ${min}`);
+    Deno.exit(2);
+  }
+  return n;
+}
+function oneOf<const T extends string>(name: string, v: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) {
+    console.error(`--${name} ${v}: expected one of ${allowed.join(", ")}`);
+    Deno.exit(2);
+  }
+  return v as T;
+}
+
+const only = values.only === undefined
+  ? undefined
+  : oneOf("only", values.only, ["train", "loader"]);
+const sizes = values.sizes.split(",").map((s) => int("sizes", s.trim(), 32));
+
+if (only === undefined || only === "train") {
+  console.log(
+    `== train: ResNet50, ${values.batch} images/step, Adam, sizes ${sizes.join(", ")} px, ` +
+      `median of ${values.steps} steps after ${values.warmup} warm-up ==`,
+  );
+  const runs = await benchTrain({
+    sizes,
+    steps: int("steps", values.steps, 1),
+    warmup: int("warmup", values.warmup, 0),
+    batch: int("batch", values.batch, 1),
+    bn: oneOf("bn", values.bn, ["fused", "layers"]),
+    model: oneOf("model", values.model, ["auto", "lib", "bench"]),
+    sides: values.side ? [oneOf("side", values.side, ["ours", "keras"])] : undefined,
+  });
+  if (values.json) {
+    await Deno.writeTextFile(values.json, JSON.stringify({ date: new Date(), runs }, null, 2));
+  }
+}
+
+if (only === undefined || only === "loader") {
+  const loader = new URL("./bench/loader.ts", import.meta.url);
+  if (existsSync(loader)) {
+    console.log("== loader ==");
+    const mod = await import(loader.href);
+    await mod.benchLoader();
+  } else if (only === "loader") {
+    console.error("tools/bench/loader.ts does not exist yet (the loader's benchmark)");
+    Deno.exit(1);
+  } else {
+    console.log("== loader: skipped (tools/bench/loader.ts not present) ==");
+  }
+}

@@ -1,0 +1,79 @@
+"""Keras peer of tools/bench/train.ts: one run of ResNet50 training steps.
+
+keras.applications.ResNet50(weights=None), 23 classes, Adam(1e-3),
+categorical cross-entropy, random images; warm-up steps, then the median of
+the timed steps. Prints one JSON line (same fields as the Deno worker).
+Run by tools/bench.ts; by hand:
+  .venv/bin/python tools/bench/keras_train.py --size 128 --steps 10
+"""
+import argparse
+import json
+import os
+import statistics
+import time
+
+# Same engine settings as lib/engine: oneDNN makes ResNet50 training crash
+# (SIGFPE) on our CPUs; quiet logs.
+os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import keras  # noqa: E402
+
+
+def peak_rss_bytes():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--size", type=int, default=128)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--classes", type=int, default=23)
+    a = p.parse_args()
+
+    model = keras.applications.ResNet50(
+        weights=None, input_shape=(a.size, a.size, 3), classes=a.classes
+    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
+    rng = np.random.default_rng(1)
+    x = rng.random((a.batch, a.size, a.size, 3), dtype=np.float32)
+    y = keras.utils.to_categorical([(i * 7) % a.classes for i in range(a.batch)], a.classes)
+    losses, times = [], []
+    for i in range(a.warmup + a.steps):
+        t0 = time.perf_counter()
+        loss = model.train_on_batch(x, y)
+        dt = time.perf_counter() - t0
+        losses.append(float(loss if np.isscalar(loss) else np.asarray(loss).ravel()[0]))
+        if i >= a.warmup:
+            times.append(dt)
+    med = statistics.median(times)
+    print(
+        json.dumps(
+            {
+                "side": "keras",
+                "size": a.size,
+                "batch": a.batch,
+                "steps": a.steps,
+                "medianStepS": med,
+                "stepS": times,
+                "imgPerS": a.batch / med,
+                "peakRssBytes": peak_rss_bytes(),
+                "firstLoss": losses[0],
+                "lastLoss": losses[-1],
+                "detail": f"Keras {keras.__version__}, TF {tf.__version__}, "
+                f"jit_compile={model.jit_compile}",
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,330 @@
+/**
+ * Training-step benchmark: ResNet50 (Keras architecture, 23 classes, Adam,
+ * batch 8) on our engine in Deno vs `keras.applications.ResNet50(weights=None)`
+ * in Python on the same TensorFlow wheel. Each (engine, size) runs in its own
+ * process, one after the other, so that peak RSS is that run's alone.
+ *
+ * As a library: {@linkcode benchTrain}. As a script (one worker run):
+ * `deno run -A tools/bench/train.ts --worker --size 128 --steps 10`
+ * prints one JSON line.
+ *
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { initEngine, tf } from "../../lib/engine/mod.ts";
+import { batchNormalization } from "../../lib/engine/ops.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const PYTHON = join(ROOT, ".venv", "bin", "python");
+
+/** Options of {@linkcode benchTrain}. */
+export interface TrainBenchOptions {
+  /** Image sizes (pixels, square). Default [128, 256]. */
+  sizes?: number[];
+  /** Timed steps per run (median reported). Default 10. */
+  steps?: number;
+  /** Untimed warm-up steps. Default 2. */
+  warmup?: number;
+  /** Images per step. Default 8. */
+  batch?: number;
+  /** Classes of the softmax head. Default 23. */
+  classes?: number;
+  /** Our model: "lib" = lib/models resnet50 (if present), "bench" = this file's builder. */
+  model?: "lib" | "bench" | "auto";
+  /** Batch norm in the bench builder: "fused" (lib/engine/ops.ts) or tfjs "layers". */
+  bn?: "fused" | "layers";
+  /** Which sides to run. Default both. */
+  sides?: ("ours" | "keras")[];
+}
+
+/** One worker's measurement. */
+export interface TrainRun {
+  side: "ours" | "keras";
+  size: number;
+  batch: number;
+  steps: number;
+  /** Median seconds per training step. */
+  medianStepS: number;
+  /** All timed steps, seconds. */
+  stepS: number[];
+  imgPerS: number;
+  /** Peak resident memory of the process (VmHWM), bytes. */
+  peakRssBytes: number;
+  /** Loss of the first and last step (to see it train). */
+  firstLoss: number;
+  lastLoss: number;
+  /** What ran (engine, model builder, batch norm, TF version). */
+  detail: string;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Peak resident set size of this process (VmHWM), bytes. */
+export function peakRssBytes(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+type BN = (args: Parameters<typeof tf.layers.batchNormalization>[0]) => tf.layers.Layer;
+
+/**
+ * Keras' ResNet50 (keras.applications.resnet.ResNet50, v1: biased convs,
+ * BN epsilon 1.001e-5, shortcut convs on the first block of each stack),
+ * built with tfjs layers; used only until lib/models provides resnet50.
+ */
+export function benchResNet50(
+  inputShape: [number, number, number],
+  classes: number,
+  bn: BN,
+): tf.LayersModel {
+  const L = tf.layers;
+  const bnArgs = (name: string) => ({ axis: 3, epsilon: 1.001e-5, name });
+  const block = (x: tf.SymbolicTensor, f: number, stride: number, conv: boolean, name: string) => {
+    let shortcut = x;
+    if (conv) {
+      shortcut = L.conv2d({
+        filters: 4 * f,
+        kernelSize: 1,
+        strides: stride,
+        name: `${name}_0_conv`,
+      })
+        .apply(x) as tf.SymbolicTensor;
+      shortcut = bn(bnArgs(`${name}_0_bn`)).apply(shortcut) as tf.SymbolicTensor;
+    }
+    let y = L.conv2d({ filters: f, kernelSize: 1, strides: stride, name: `${name}_1_conv` })
+      .apply(x) as tf.SymbolicTensor;
+    y = bn(bnArgs(`${name}_1_bn`)).apply(y) as tf.SymbolicTensor;
+    y = L.activation({ activation: "relu", name: `${name}_1_relu` }).apply(y) as tf.SymbolicTensor;
+    y = L.conv2d({ filters: f, kernelSize: 3, padding: "same", name: `${name}_2_conv` })
+      .apply(y) as tf.SymbolicTensor;
+    y = bn(bnArgs(`${name}_2_bn`)).apply(y) as tf.SymbolicTensor;
+    y = L.activation({ activation: "relu", name: `${name}_2_relu` }).apply(y) as tf.SymbolicTensor;
+    y = L.conv2d({ filters: 4 * f, kernelSize: 1, name: `${name}_3_conv` })
+      .apply(y) as tf.SymbolicTensor;
+    y = bn(bnArgs(`${name}_3_bn`)).apply(y) as tf.SymbolicTensor;
+    y = L.add({ name: `${name}_add` }).apply([shortcut, y]) as tf.SymbolicTensor;
+    return L.activation({ activation: "relu", name: `${name}_out` }).apply(y) as tf.SymbolicTensor;
+  };
+  const stack = (x: tf.SymbolicTensor, f: number, blocks: number, stride: number, name: string) => {
+    x = block(x, f, stride, true, `${name}_block1`);
+    for (let i = 2; i <= blocks; i++) x = block(x, f, 1, false, `${name}_block${i}`);
+    return x;
+  };
+  const input = tf.input({ shape: inputShape, name: "input_layer" });
+  let x = L.zeroPadding2d({ padding: 3, name: "conv1_pad" }).apply(input) as tf.SymbolicTensor;
+  x = L.conv2d({ filters: 64, kernelSize: 7, strides: 2, name: "conv1_conv" })
+    .apply(x) as tf.SymbolicTensor;
+  x = bn(bnArgs("conv1_bn")).apply(x) as tf.SymbolicTensor;
+  x = L.activation({ activation: "relu", name: "conv1_relu" }).apply(x) as tf.SymbolicTensor;
+  x = L.zeroPadding2d({ padding: 1, name: "pool1_pad" }).apply(x) as tf.SymbolicTensor;
+  x = L.maxPooling2d({ poolSize: 3, strides: 2, name: "pool1_pool" }).apply(x) as tf.SymbolicTensor;
+  x = stack(x, 64, 3, 1, "conv2");
+  x = stack(x, 128, 4, 2, "conv3");
+  x = stack(x, 256, 6, 2, "conv4");
+  x = stack(x, 512, 3, 2, "conv5");
+  x = L.globalAveragePooling2d({ name: "avg_pool" }).apply(x) as tf.SymbolicTensor;
+  const out = L.dense({ units: classes, activation: "softmax", name: "predictions" })
+    .apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: out, name: "resnet50" });
+}
+
+async function buildOurs(
+  size: number,
+  classes: number,
+  model: "lib" | "bench" | "auto",
+  bn: "fused" | "layers",
+): Promise<{ model: tf.LayersModel; detail: string }> {
+  const libFile = join(ROOT, "lib", "models", "resnet50.ts");
+  if (model === "lib" || (model === "auto" && existsSync(libFile))) {
+    if (!existsSync(libFile)) throw new Error(`--model lib: ${libFile} does not exist yet`);
+    const mod = await import(new URL("../../lib/models/resnet50.ts", import.meta.url).href);
+    const m = await mod.resnet50({
+      inputShape: [size, size, 3],
+      classes,
+      includeTop: true,
+      weights: null,
+    });
+    return { model: m as tf.LayersModel, detail: "lib/models resnet50" };
+  }
+  const bnFn: BN = bn === "fused" ? batchNormalization : (a) => tf.layers.batchNormalization(a);
+  return {
+    model: benchResNet50([size, size, 3], classes, bnFn),
+    detail: `bench ResNet50 (${bn === "fused" ? "fused" : "tfjs-layers"} batch norm)`,
+  };
+}
+
+/** Runs one measurement of our engine in this process. */
+export async function runOurs(
+  size: number,
+  o: Required<Pick<TrainBenchOptions, "steps" | "warmup" | "batch" | "classes" | "model" | "bn">>,
+): Promise<TrainRun> {
+  await initEngine({ quiet: true });
+  const { model, detail } = await buildOurs(size, o.classes, o.model, o.bn);
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: "categoricalCrossentropy" });
+  const x = tf.randomUniform([o.batch, size, size, 3], 0, 1, "float32", 1);
+  const labels = tf.tensor1d(
+    Array.from({ length: o.batch }, (_, i) => (i * 7) % o.classes),
+    "int32",
+  );
+  const y = tf.oneHot(labels, o.classes).toFloat();
+  const losses: number[] = [];
+  const times: number[] = [];
+  for (let i = 0; i < o.warmup + o.steps; i++) {
+    const t0 = performance.now();
+    const loss = await model.trainOnBatch(x, y);
+    const dt = (performance.now() - t0) / 1000;
+    losses.push(Array.isArray(loss) ? loss[0] : loss);
+    if (i >= o.warmup) times.push(dt);
+  }
+  const med = median(times);
+  return {
+    side: "ours",
+    size,
+    batch: o.batch,
+    steps: o.steps,
+    medianStepS: med,
+    stepS: times,
+    imgPerS: o.batch / med,
+    peakRssBytes: peakRssBytes(),
+    firstLoss: losses[0],
+    lastLoss: losses[losses.length - 1],
+    detail: `Deno ${Deno.version.deno}, tfjs-node backend "${tf.getBackend()}", ${detail}`,
+  };
+}
+
+async function worker(args: string[], parse: (s: string) => TrainRun): Promise<TrainRun> {
+  const [cmd, ...rest] = args;
+  const out = await new Deno.Command(cmd, {
+    args: rest,
+    stdout: "piped",
+    stderr: "piped",
+    env: { TF_CPP_MIN_LOG_LEVEL: "2", TF_ENABLE_ONEDNN_OPTS: "0" },
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new Error(
+      `${args.slice(0, 3).join(" ")} failed (exit ${out.code}):\n` +
+        new TextDecoder().decode(out.stderr).slice(-3000),
+    );
+  }
+  const line = stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
+  if (!line) throw new Error(`no JSON result from ${args.slice(0, 3).join(" ")}:\n${stdout}`);
+  return parse(line);
+}
+
+const gb = (b: number) => (b / 2 ** 30).toFixed(2);
+
+function line(r: TrainRun): string {
+  const who = r.side === "ours" ? "ours (Deno)   " : "Keras (Python)";
+  return `train ${r.size}px ${who}: ${r.imgPerS.toFixed(2)} img/s ` +
+    `(median ${(r.medianStepS * 1000).toFixed(0)} ms/step of ${r.steps}), ` +
+    `peak RSS ${gb(r.peakRssBytes)} GiB, loss ${r.firstLoss.toFixed(3)} -> ` +
+    `${r.lastLoss.toFixed(3)}  [${r.detail}]`;
+}
+
+/**
+ * Runs the training benchmark (each side and size in its own process) and
+ * prints one line per run, then `train_img_per_s_ratio_vs_keras: X` (first
+ * size, 128 px by default) and `train_peak_rss_ratio_vs_keras: Y` (last size,
+ * 256 px by default). Returns all runs.
+ */
+export async function benchTrain(options: TrainBenchOptions = {}): Promise<TrainRun[]> {
+  const o = {
+    sizes: options.sizes ?? [128, 256],
+    steps: options.steps ?? 10,
+    warmup: options.warmup ?? 2,
+    batch: options.batch ?? 8,
+    classes: options.classes ?? 23,
+    model: options.model ?? "auto",
+    bn: options.bn ?? "fused",
+    sides: options.sides ?? ["ours", "keras"],
+  };
+  const self = fileURLToPath(import.meta.url);
+  const deno = Deno.execPath();
+  const runs: TrainRun[] = [];
+  for (const size of o.sizes) {
+    for (const side of o.sides) {
+      const common = [
+        "--size",
+        String(size),
+        "--steps",
+        String(o.steps),
+        "--warmup",
+        String(o.warmup),
+        "--batch",
+        String(o.batch),
+        "--classes",
+        String(o.classes),
+      ];
+      const args = side === "ours"
+        ? [deno, "run", "-A", self, "--worker", ...common, "--model", o.model, "--bn", o.bn]
+        : [PYTHON, join(ROOT, "tools", "bench", "keras_train.py"), ...common];
+      const r = await worker(args, (s) => JSON.parse(s) as TrainRun);
+      runs.push(r);
+      console.log(line(r));
+    }
+  }
+  const pick = (size: number, side: string) => runs.find((r) => r.size === size && r.side === side);
+  const first = o.sizes[0];
+  const last = o.sizes[o.sizes.length - 1];
+  const [o1, k1, o2, k2] = [
+    pick(first, "ours"),
+    pick(first, "keras"),
+    pick(last, "ours"),
+    pick(last, "keras"),
+  ];
+  if (o1 && k1) {
+    console.log(`train_img_per_s_ratio_vs_keras: ${(o1.imgPerS / k1.imgPerS).toFixed(3)}`);
+  }
+  if (o2 && k2) {
+    console.log(`train_peak_rss_ratio_vs_keras: ${(o2.peakRssBytes / k2.peakRssBytes).toFixed(3)}`);
+  }
+  if (o2 && k2 && last !== first) {
+    console.log(
+      `(${last} px speed ratio: ${(o2.imgPerS / k2.imgPerS).toFixed(3)}; ` +
+        `${first} px memory ratio: ${
+          o1 && k1 ? (o1.peakRssBytes / k1.peakRssBytes).toFixed(3) : "-"
+        })`,
+    );
+  }
+  return runs;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      worker: { type: "boolean", default: false },
+      size: { type: "string", default: "128" },
+      steps: { type: "string", default: "10" },
+      warmup: { type: "string", default: "2" },
+      batch: { type: "string", default: "8" },
+      classes: { type: "string", default: "23" },
+      model: { type: "string", default: "auto" },
+      bn: { type: "string", default: "fused" },
+    },
+  });
+  if (!values.worker) {
+    console.error(
+      "tools/bench/train.ts is run by tools/bench.ts (deno task bench); " +
+        "pass --worker to run one measurement",
+    );
+    Deno.exit(2);
+  }
+  const r = await runOurs(Number(values.size), {
+    steps: Number(values.steps),
+    warmup: Number(values.warmup),
+    batch: Number(values.batch),
+    classes: Number(values.classes),
+    model: values.model as "lib" | "bench" | "auto",
+    bn: values.bn as "fused" | "layers",
+  });
+  console.log(JSON.stringify(r));
+}
