@@ -1,0 +1,172 @@
+/**
+ * The whole study: runs every notebook of notebooks/ headless, in order, on
+ * the configured dataset (the embedded stand-in, generated when missing),
+ * reusing earlier runs whose inputs did not change, and writes one
+ * self-contained report, `<out>/report.html`.
+ *
+ * Usage:
+ *   deno task study [NAME ...] [--force] [--param NAME=VALUE ...] [--timeout S]
+ *                   [--notebooks DIR]
+ *
+ * - NAME: run only these notebooks (by name or prefix); the report still
+ *   shows every notebook with a successful earlier run.
+ * - --force: run even notebooks whose inputs did not change.
+ * - --param NAME=VALUE: parameter override for every notebook (see param()).
+ * - --timeout S: per-cell time limit, seconds (default 3600).
+ * - --notebooks DIR: run the notebooks of DIR instead of notebooks/ (tests).
+ *
+ * A notebook is reused when its file, lib/, deno.json/package-lock.json, the
+ * dataset's listing, the parameters and the notebook before it are all as at
+ * its last successful run (`<out>/study-manifest.json`).
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { basename, join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { datasetDir, outDir, ROOT, SYNTH_DIR } from "../lib/config/mod.ts";
+import { loadResults } from "../lib/report/mod.ts";
+import { formatFailure, type NotebookRun, runNotebook } from "../lib/jupyter/runner.ts";
+import { listNotebooks, NOTEBOOKS_DIR, resolveNotebooks } from "../lib/jupyter/notebooks.ts";
+import { buildReport, loadReference, type ReportNotebook } from "../lib/jupyter/report.ts";
+import {
+  canReuse,
+  datasetFacts,
+  engineFacts,
+  hashListing,
+  hashTree,
+  inputsKey,
+  machineFacts,
+  readManifest,
+  writeManifest,
+} from "../lib/jupyter/study.ts";
+
+const { values, positionals } = parseArgs({
+  args: Deno.args,
+  options: {
+    force: { type: "boolean", default: false },
+    param: { type: "string", multiple: true, default: [] },
+    timeout: { type: "string", default: "3600" },
+    notebooks: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  },
+  allowPositionals: true,
+});
+if (values.help) {
+  console.log("deno task study [NAME ...] [--force] [--param NAME=VALUE ...] [--timeout S]");
+  Deno.exit(0);
+}
+const timeout = Number(values.timeout);
+if (!(timeout > 0)) throw new Error(`--timeout ${values.timeout}: expected seconds > 0`);
+const log = (s: string) => console.error(s);
+const t0 = performance.now();
+
+// 1. The dataset: generate the embedded stand-in when it is the one in use and missing.
+const ds = datasetDir();
+if (!existsSync(ds.dir)) {
+  if (ds.dir !== SYNTH_DIR) {
+    console.error(`dataset folder ${ds.dir} (from ${ds.source}) does not exist`);
+    Deno.exit(1);
+  }
+  const synth = join(ROOT, "tools", "synth.ts");
+  if (!existsSync(synth)) {
+    console.error(
+      `the embedded dataset ${SYNTH_DIR} is missing and ${synth} is not there to make it`,
+    );
+    Deno.exit(1);
+  }
+  log(`[study] generating the embedded stand-in dataset in ${SYNTH_DIR} (deno task synth)`);
+  const st = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", synth], cwd: ROOT })
+    .spawn().status;
+  if (!st.success || !existsSync(ds.dir)) {
+    console.error(`[study] tools/synth.ts failed (exit ${st.code})`);
+    Deno.exit(1);
+  }
+}
+log(`[study] dataset: ${ds.dir} (${ds.kind}, ${ds.source})`);
+
+// 2. Run the notebooks in order, reusing unchanged ones.
+const nbDir = values.notebooks
+  ? resolve(Deno.env.get("INIT_CWD") ?? Deno.cwd(), values.notebooks)
+  : NOTEBOOKS_DIR;
+const all = listNotebooks(nbDir);
+if (!all.length) {
+  console.error(`[study] no notebooks in ${nbDir}`);
+  Deno.exit(1);
+}
+const only = new Set(
+  positionals.length ? resolveNotebooks(positionals, Deno.env.get("INIT_CWD"), nbDir) : all,
+);
+const [lib, deps, dataset] = await Promise.all([
+  hashTree(join(ROOT, "lib")),
+  Promise.all(
+    ["deno.json", "package-lock.json"].map((f) => Deno.readTextFile(join(ROOT, f)).catch(() => "")),
+  )
+    .then((t) => t.join("\n")),
+  hashListing(ds.dir),
+]);
+const manifest = await readManifest();
+const entries: ReportNotebook[] = [];
+let previous = "";
+let failed = 0;
+for (const [i, nb] of all.entries()) {
+  const name = basename(nb, ".ipynb");
+  const key = await inputsKey({ notebook: nb, lib, deps, dataset, params: values.param, previous });
+  previous = key;
+  let run: NotebookRun | undefined;
+  let status: ReportNotebook["status"];
+  if (!only.has(nb) || (!values.force && canReuse(manifest, name, key))) {
+    const old = manifest.notebooks[name];
+    if (!old?.run.ok || !existsSync(old.run.fragment)) {
+      log(`[study] ${i + 1}/${all.length} ${name}: not run (no earlier successful run to show)`);
+      continue;
+    }
+    run = old.run;
+    status = "reused";
+    log(
+      `[study] ${i + 1}/${all.length} ${name}: ${
+        old.key === key ? "unchanged" : "not selected"
+      }, reusing the run of ${run.finishedAt}`,
+    );
+  } else {
+    log(`[study] ${i + 1}/${all.length} ${name}`);
+    run = await runNotebook(nb, {
+      timeout,
+      params: values.param,
+      label: `${i + 1}/${all.length} ${name}`,
+    });
+    status = run.ok ? "ran" : "failed";
+    if (run.ok) manifest.notebooks[name] = { key, run };
+    else {
+      failed++;
+      delete manifest.notebooks[name];
+      log(formatFailure(run));
+    }
+    await writeManifest(manifest);
+  }
+  const fragment = existsSync(run.fragment) ? await Deno.readTextFile(run.fragment) : "";
+  entries.push({ name, status, run, fragment, results: await loadResults(name) });
+}
+
+// 3. The report.
+log("[study] writing the report (asking lib/engine what it runs on)");
+const report = buildReport({
+  notebooks: entries,
+  reference: await loadReference(),
+  engine: await engineFacts(),
+  dataset: await datasetFacts(),
+  machine: {
+    ...machineFacts(),
+    "study wall time": `${((performance.now() - t0) / 1000).toFixed(0)} s`,
+  },
+  generatedAt: new Date(),
+});
+const path = outDir("report.html");
+await Deno.mkdir(outDir(), { recursive: true });
+await Deno.writeTextFile(path, report);
+log(
+  `\n[study] ${entries.filter((e) => e.status === "ran").length} run, ${
+    entries.filter((e) => e.status === "reused").length
+  } reused, ${failed} failed in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+);
+console.log(`report: ${path}`);
+Deno.exit(failed ? 1 : 0);
