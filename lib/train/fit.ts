@@ -1,0 +1,380 @@
+/**
+ * Keras-faithful training, evaluation and prediction over a
+ * {@linkcode BatchDataset}: `fit`, `evaluate`, `predict`.
+ *
+ * Semantics (Keras 3, `model.compile(optimizer=Adam(lr),
+ * loss="categorical_crossentropy", metrics=["accuracy"])`):
+ * - loss per sample: categorical cross-entropy on the softmax output,
+ *   probabilities clipped to `[1e-7, 1 - 1e-7]`; integer labels are one-hot
+ *   encoded first (sparse categorical cross-entropy).
+ * - class weights: sample weight `classWeight[label]` (1 for classes not
+ *   listed); the batch loss is `sum(w * loss) / batchSize` (Keras'
+ *   `"sum_over_batch_size"` reduction); the logged accuracy stays unweighted
+ *   (Keras passes sample weights only to `weighted_metrics`, checked against
+ *   Keras in the tests). Validation is never weighted.
+ * - logged `loss`/`accuracy` are running means over the epoch's batches
+ *   (loss weighted by batch size), `val_*` are over the whole validation set.
+ *
+ * ## Reproducibility contract
+ * - split and batch order: the dataset's job (its `seed`, e.g.
+ *   `imageDatasetFromDirectory(dir, { seed: 123 })`);
+ * - initial weights: build the model under {@linkcode withSeed};
+ * - random ops during training (dropout): `fit`'s `seed` seeds every step
+ *   from `(seed, epoch, step)`, so a resumed run draws the same masks.
+ * With all three, two runs on CPU give the same losses (to float rounding of
+ * multi-threaded kernels, ~1e-6).
+ *
+ * @module
+ */
+import { tf } from "../engine/mod.ts";
+import { progressBar } from "../display/mod.ts";
+import type { Progress } from "../display/mod.ts";
+import type { BatchDataset } from "../data/types.ts";
+import { deriveSeed, withSeed } from "./seed.ts";
+import type { Callback, History, Logs, TrainingContext } from "./types.ts";
+
+const EPSILON = 1e-7;
+
+/** Class index -> weight, as a record (`{ 0: 1, 3: 2.5 }`) or an array (index = class). */
+export type ClassWeight = Record<number, number> | readonly number[];
+
+/** Options of {@linkcode fit}. */
+export interface FitOptions {
+  /** Index of the last epoch, exclusive (Keras' `epochs`; default 1). */
+  epochs?: number;
+  /** Epoch to start at (Keras' `initial_epoch`, for resuming; default 0). */
+  initialEpoch?: number;
+  /** `"adam"` (default) or an optimizer instance (e.g. one restored by `loadCheckpoint`). */
+  optimizer?: "adam" | tf.Optimizer;
+  /** Learning rate of `"adam"` (default 1e-3 like Keras; the study used 1e-4). */
+  learningRate?: number;
+  /** Evaluated at the end of every epoch, logged as `val_loss`, `val_accuracy`. */
+  validationData?: BatchDataset;
+  /** Per-class loss weights (Keras' `class_weight`). */
+  classWeight?: ClassWeight;
+  /** Callbacks, called in order (e.g. `earlyStopping`, `modelCheckpoint`). */
+  callbacks?: Callback[];
+  /** Seeds random ops in each training step (dropout), from `(seed, epoch, step)`. */
+  seed?: number;
+  /** 0 silent, 1 a progress line per epoch updated in place (default), 2 one line per epoch. */
+  verbose?: 0 | 1 | 2;
+  /** Applied to each batch's images before the model (inside the step; default none). */
+  preprocess?: (x: tf.Tensor4D) => tf.Tensor;
+  /** History of earlier epochs to continue (resume); the new epochs are appended to a copy. */
+  history?: History;
+}
+
+/** `{ loss, accuracy }` over a dataset. */
+export interface EvaluateResult {
+  /** Mean cross-entropy per image. */
+  loss: number;
+  /** Fraction of images whose arg-max prediction is their label. */
+  accuracy: number;
+}
+
+/** Options of {@linkcode evaluate} and {@linkcode predict}. */
+export interface InferenceOptions {
+  /** 0 silent, 1 a progress line (default). */
+  verbose?: 0 | 1;
+  /** Applied to each batch's images before the model (default none). */
+  preprocess?: (x: tf.Tensor4D) => tf.Tensor;
+}
+
+/** Predictions over a dataset, in the order its batches came. */
+export interface Predictions {
+  /** Softmax probabilities, one row per image. */
+  probs: number[][];
+  /** True label index of each image (from the batches themselves, so always paired with `probs`). */
+  labels: number[];
+  /** Arg-max predicted label of each image. */
+  predicted: number[];
+}
+
+function numClasses(model: tf.LayersModel): number {
+  const shape = model.outputs[0].shape;
+  const k = shape[shape.length - 1];
+  if (typeof k !== "number" || shape.length !== 2) {
+    throw new Error(`model output must be [batch, classes] softmax, got ${JSON.stringify(shape)}`);
+  }
+  return k;
+}
+
+/** Labels as one-hot float32 `[b, k]` (int labels `[b]` or `[b, 1]` are encoded). */
+function oneHotLabels(y: tf.Tensor, k: number): tf.Tensor2D {
+  if (y.rank === 2 && y.shape[1] === k && k > 1) return y.toFloat() as tf.Tensor2D;
+  if (y.rank === 1 || (y.rank === 2 && y.shape[1] === 1)) {
+    return tf.oneHot(y.reshape([-1]).toInt() as tf.Tensor1D, k).toFloat() as tf.Tensor2D;
+  }
+  throw new Error(`labels of shape ${JSON.stringify(y.shape)} do not fit ${k} classes`);
+}
+
+/** Per-sample categorical cross-entropy of softmax `pred` against one-hot `yTrue` (Keras, from probabilities). */
+function crossentropy(yTrue: tf.Tensor2D, pred: tf.Tensor): tf.Tensor1D {
+  const p = pred.div(pred.sum(-1, true)).clipByValue(EPSILON, 1 - EPSILON);
+  return yTrue.mul(p.log()).sum(-1).neg() as tf.Tensor1D;
+}
+
+function classWeightVector(cw: ClassWeight, k: number): Float32Array {
+  const w = new Float32Array(k).fill(1);
+  for (const [key, value] of Object.entries(cw)) {
+    const c = Number(key);
+    if (!Number.isInteger(c) || c < 0 || c >= k) {
+      throw new Error(`classWeight: class ${key} is not in 0..${k - 1}`);
+    }
+    if (!Number.isFinite(value) || value < 0) {
+      throw new Error(`classWeight: weight of class ${key} must be a number >= 0, got ${value}`);
+    }
+    w[c] = value;
+  }
+  return w;
+}
+
+function checkDataset(ds: BatchDataset, what: string): void {
+  if (!ds || typeof ds[Symbol.asyncIterator] !== "function") {
+    throw new Error(`${what}: expected a BatchDataset`);
+  }
+}
+
+const fmt = (v: number) => (Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(4) : v.toExponential(3));
+
+function logText(logs: Logs): string {
+  return Object.entries(logs).map(([k, v]) => `${k} ${fmt(v)}`).join("  ");
+}
+
+/**
+ * Trains `model` on `trainDs` for epochs `initialEpoch..epochs-1`, like
+ * Keras' `model.fit` (see the module doc for the exact loss, class-weight,
+ * logging and reproducibility semantics). Every tensor of a step is freed
+ * before the next, and each batch of the dataset is disposed after use.
+ *
+ * @returns the {@linkcode History} (per-epoch `loss`, `accuracy`,
+ *   `val_loss`, `val_accuracy`, `seconds`), JSON-serialisable.
+ *
+ * @example
+ * ```ts
+ * await initEngine();
+ * const history = await fit(model, train, {
+ *   epochs: 20, learningRate: 1e-4, validationData: valid,
+ *   callbacks: [earlyStopping({ monitor: "val_accuracy", patience: 5 })],
+ * });
+ * ```
+ */
+export async function fit(
+  model: tf.LayersModel,
+  trainDs: BatchDataset,
+  options: FitOptions = {},
+): Promise<History> {
+  checkDataset(trainDs, "fit: trainDs");
+  if (options.validationData) checkDataset(options.validationData, "fit: validationData");
+  const epochs = options.epochs ?? 1;
+  const initialEpoch = options.initialEpoch ?? 0;
+  if (!Number.isInteger(epochs) || epochs < 0) {
+    throw new Error(`fit: epochs must be an integer >= 0, got ${epochs}`);
+  }
+  if (!Number.isInteger(initialEpoch) || initialEpoch < 0) {
+    throw new Error(`fit: initialEpoch must be an integer >= 0, got ${initialEpoch}`);
+  }
+  const verbose = options.verbose ?? 1;
+  const k = numClasses(model);
+  const optimizer = typeof options.optimizer === "object"
+    ? options.optimizer
+    : tf.train.adam(options.learningRate ?? 1e-3, 0.9, 0.999, EPSILON);
+  if (options.optimizer !== undefined && typeof options.optimizer !== "object") {
+    if (options.optimizer !== "adam") {
+      throw new Error(`fit: unknown optimizer ${options.optimizer}`);
+    }
+  }
+  const cw = options.classWeight ? classWeightVector(options.classWeight, k) : null;
+  const callbacks = options.callbacks ?? [];
+  const steps = trainDs.cardinality;
+  const samples = trainDs.filePaths?.length ?? 0;
+  const prev = options.history;
+  const history: History = prev
+    ? {
+      epoch: [...prev.epoch],
+      history: Object.fromEntries(Object.entries(prev.history).map(([n, v]) => [n, [...v]])),
+      params: { ...prev.params, epochs, steps, samples },
+    }
+    : { epoch: [], history: {}, params: { epochs, steps, initialEpoch, samples } };
+  const ctx: TrainingContext = {
+    model,
+    optimizer,
+    history,
+    stopTraining: false,
+    params: { epochs, steps, initialEpoch },
+  };
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  if (vars.length === 0) throw new Error("fit: the model has no trainable weights");
+  const preprocess = options.preprocess;
+
+  for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
+  for (let epoch = initialEpoch; epoch < epochs && !ctx.stopTraining; epoch++) {
+    for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
+    const t0 = performance.now();
+    const bar: Progress | null = verbose === 1
+      ? progressBar({ total: Math.max(1, steps), title: `Epoch ${epoch + 1}/${epochs}` })
+      : null;
+    let lossSum = 0, seen = 0, correctSum = 0, step = 0;
+    let logs: Logs = {};
+    for await (const batch of trainDs) {
+      const { x, y } = batch;
+      try {
+        if (!y) throw new Error("fit: the training dataset yields no labels");
+        const b = x.shape[0];
+        let stats: tf.Tensor | null = null;
+        const runStep = () =>
+          optimizer.minimize(
+            () => {
+              const input = preprocess ? preprocess(x) : x;
+              const pred = model.apply(input, { training: true }) as tf.Tensor;
+              const yTrue = oneHotLabels(y, k);
+              const perSample = crossentropy(yTrue, pred);
+              const correct = tf.equal(tf.argMax(pred, -1), tf.argMax(yTrue, -1)).toFloat();
+              if (cw) {
+                const sw = yTrue.matMul(tf.tensor2d(cw, [k, 1])).reshape([-1]);
+                stats = tf.keep(correct.sum());
+                return perSample.mul(sw).sum().div(b) as tf.Scalar;
+              }
+              stats = tf.keep(correct.sum());
+              return perSample.mean() as tf.Scalar;
+            },
+            true,
+            vars,
+          );
+        const lossT = options.seed === undefined
+          ? runStep()
+          : withSeed(deriveSeed(options.seed, epoch, step), runStep);
+        const [loss] = await lossT!.data();
+        const [correct] = await stats!.data();
+        tf.dispose([lossT!, stats!]);
+        lossSum += loss * b;
+        seen += b;
+        correctSum += correct;
+      } finally {
+        x.dispose();
+        y?.dispose();
+      }
+      logs = { loss: lossSum / seen, accuracy: correctSum / seen };
+      const secs = (performance.now() - t0) / 1000;
+      bar?.update(step + 1, `${logText(logs)}  ${(seen / secs).toFixed(1)} img/s`);
+      for (const cb of callbacks) await cb.onBatchEnd?.(step, logs, ctx);
+      step++;
+    }
+    if (step === 0) throw new Error("fit: the training dataset yielded no batches");
+    if (options.validationData) {
+      bar?.update(step, `${logText(logs)}  validating...`);
+      const v = await evaluate(model, options.validationData, { verbose: 0, preprocess });
+      logs = { ...logs, val_loss: v.loss, val_accuracy: v.accuracy };
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    history.epoch.push(epoch);
+    for (const [name, value] of Object.entries({ ...logs, seconds })) {
+      (history.history[name] ??= []).push(value);
+    }
+    const line = `${logText(logs)}  ${seconds.toFixed(0)}s ${(seen / seconds).toFixed(1)} img/s`;
+    if (bar) await bar.finish(line);
+    else if (verbose === 2) console.log(`Epoch ${epoch + 1}/${epochs}  ${line}`);
+    for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs, ctx);
+  }
+  for (const cb of callbacks) await cb.onTrainEnd?.(ctx);
+  return history;
+}
+
+async function infer(
+  model: tf.LayersModel,
+  ds: BatchDataset,
+  options: InferenceOptions,
+  title: string,
+  onBatch: (probs: tf.Tensor2D, y: tf.Tensor2D) => Promise<void>,
+): Promise<void> {
+  const k = numClasses(model);
+  const bar = (options.verbose ?? 1) === 1
+    ? progressBar({ total: Math.max(1, ds.cardinality), title })
+    : null;
+  let step = 0;
+  for await (const { x, y } of ds) {
+    try {
+      if (!y) throw new Error(`${title}: the dataset yields no labels`);
+      const [probs, yTrue] = tf.tidy(() => {
+        const input = options.preprocess ? options.preprocess(x) : x;
+        const p = model.apply(input, { training: false }) as tf.Tensor2D;
+        return [p, oneHotLabels(y, k)];
+      });
+      try {
+        await onBatch(probs, yTrue);
+      } finally {
+        tf.dispose([probs, yTrue]);
+      }
+    } finally {
+      x.dispose();
+      y?.dispose();
+    }
+    bar?.update(++step);
+  }
+  await bar?.finish();
+}
+
+/**
+ * Loss and accuracy of `model` over `ds` (Keras' `model.evaluate`: means
+ * over all images, unweighted).
+ *
+ * @example
+ * ```ts
+ * const { loss, accuracy } = await evaluate(model, valid);
+ * ```
+ */
+export async function evaluate(
+  model: tf.LayersModel,
+  ds: BatchDataset,
+  options: InferenceOptions = {},
+): Promise<EvaluateResult> {
+  checkDataset(ds, "evaluate: ds");
+  let lossSum = 0, correct = 0, n = 0;
+  await infer(model, ds, options, "Evaluating", async (probs, yTrue) => {
+    const t = tf.tidy(() =>
+      tf.stack([
+        crossentropy(yTrue, probs).sum(),
+        tf.equal(tf.argMax(probs, -1), tf.argMax(yTrue, -1)).toFloat().sum(),
+      ])
+    );
+    const [l, c] = await t.data();
+    t.dispose();
+    lossSum += l;
+    correct += c;
+    n += probs.shape[0];
+  });
+  if (n === 0) throw new Error("evaluate: the dataset yielded no images");
+  return { loss: lossSum / n, accuracy: correct / n };
+}
+
+/**
+ * Class probabilities, true labels and predicted labels of every image of
+ * `ds`, paired batch by batch from one pass (in the dataset's iteration
+ * order, which is its `filePaths` order when it is not shuffled).
+ *
+ * @example
+ * ```ts
+ * const { labels, predicted } = await predict(model, valid);
+ * ```
+ */
+export async function predict(
+  model: tf.LayersModel,
+  ds: BatchDataset,
+  options: InferenceOptions = {},
+): Promise<Predictions> {
+  checkDataset(ds, "predict: ds");
+  const out: Predictions = { probs: [], labels: [], predicted: [] };
+  await infer(model, ds, options, "Predicting", async (probs, yTrue) => {
+    const labels = yTrue.argMax(-1);
+    const [p, y] = await Promise.all([probs.array(), labels.array()]);
+    labels.dispose();
+    for (let i = 0; i < p.length; i++) {
+      out.probs.push(p[i]);
+      out.labels.push((y as number[])[i]);
+      let best = 0;
+      for (let j = 1; j < p[i].length; j++) if (p[i][j] > p[i][best]) best = j;
+      out.predicted.push(best);
+    }
+  });
+  return out;
+}
