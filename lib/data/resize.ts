@@ -1,0 +1,170 @@
+/**
+ * Resizing like `tf.image.resize(images, size, method, antialias=False)`:
+ * bilinear or nearest with half-pixel centres, in float32 arithmetic, plus
+ * Keras' `smart_resize` crop (`cropToAspectRatio`) and TF's
+ * `resize_with_pad` (`padToAspectRatio`). Output is float32 in 0-255.
+ *
+ * @module
+ */
+import type { RawImage } from "./decode.ts";
+
+/** Resize methods reproduced exactly. */
+export type Interpolation = "bilinear" | "nearest";
+
+/** Options of {@linkcode resizeImage}. */
+export interface ResizeOptions {
+  /** `"bilinear"` (default) or `"nearest"`. */
+  interpolation?: Interpolation;
+  /** Crop the largest centred window of the target aspect ratio first (Keras `smart_resize`). */
+  cropToAspectRatio?: boolean;
+  /** Resize to fit, then pad with zeros (TF `resize_with_pad`). */
+  padToAspectRatio?: boolean;
+}
+
+const f = Math.fround;
+
+interface Axis {
+  lo: Int32Array;
+  hi: Int32Array;
+  lerp: Float32Array;
+}
+
+/** TF's `compute_interpolation_weights` with the half-pixel scaler, in float32. */
+function bilinearAxis(outSize: number, inSize: number, offset: number): Axis {
+  const scale = f(inSize / outSize);
+  const lo = new Int32Array(outSize);
+  const hi = new Int32Array(outSize);
+  const lerp = new Float32Array(outSize);
+  for (let i = 0; i < outSize; i++) {
+    const x = f(f(f(i + 0.5) * scale) - 0.5);
+    const xf = Math.floor(x);
+    lo[i] = offset + Math.max(xf, 0);
+    hi[i] = offset + Math.min(Math.ceil(x), inSize - 1);
+    lerp[i] = f(x - xf);
+  }
+  return { lo, hi, lerp };
+}
+
+/** TF's nearest neighbour with half-pixel centres: `min(floor((i + .5) * scale), in - 1)`. */
+function nearestAxis(outSize: number, inSize: number, offset: number): Int32Array {
+  const scale = f(inSize / outSize);
+  const idx = new Int32Array(outSize);
+  for (let i = 0; i < outSize; i++) {
+    idx[i] = offset + Math.min(Math.floor(f(f(i + 0.5) * scale)), inSize - 1);
+  }
+  return idx;
+}
+
+/**
+ * Resizes the window `[y0, y0+h) x [x0, x0+w)` of `img` to `outH x outW` into
+ * `out` (float32, row stride `outStride` pixels, starting at pixel `outOffset`).
+ */
+function resizeWindow(
+  img: RawImage,
+  y0: number,
+  x0: number,
+  h: number,
+  w: number,
+  outH: number,
+  outW: number,
+  method: Interpolation,
+  out: Float32Array,
+  outOffset: number,
+  outStride: number,
+): void {
+  const c = img.channels;
+  const src = img.data;
+  const rowLen = img.width * c;
+  if (method === "nearest") {
+    const ys = nearestAxis(outH, h, y0);
+    const xs = nearestAxis(outW, w, x0);
+    for (let y = 0; y < outH; y++) {
+      const srow = ys[y] * rowLen;
+      let d = (outOffset + y * outStride) * c;
+      for (let x = 0; x < outW; x++) {
+        const s = srow + xs[x] * c;
+        for (let k = 0; k < c; k++) out[d++] = src[s + k];
+      }
+    }
+    return;
+  }
+  const ya = bilinearAxis(outH, h, y0);
+  const xa = bilinearAxis(outW, w, x0);
+  const xlo = new Int32Array(outW);
+  const xhi = new Int32Array(outW);
+  for (let x = 0; x < outW; x++) {
+    xlo[x] = xa.lo[x] * c;
+    xhi[x] = xa.hi[x] * c;
+  }
+  for (let y = 0; y < outH; y++) {
+    const top = ya.lo[y] * rowLen;
+    const bot = ya.hi[y] * rowLen;
+    const yl = ya.lerp[y];
+    let d = (outOffset + y * outStride) * c;
+    for (let x = 0; x < outW; x++) {
+      const xl = xa.lerp[x];
+      const l = xlo[x];
+      const r = xhi[x];
+      for (let k = 0; k < c; k++) {
+        const tl = src[top + l + k];
+        const tr = src[top + r + k];
+        const bl = src[bot + l + k];
+        const br = src[bot + r + k];
+        const t = f(tl + f(f(tr - tl) * xl));
+        const b = f(bl + f(f(br - bl) * xl));
+        out[d++] = t + (b - t) * yl;
+      }
+    }
+  }
+}
+
+/**
+ * Resizes a decoded image to `[height, width]` like Keras' `_load_image_tf`:
+ * plain `tf.image.resize` (aspect ratio not kept), or crop / pad to the
+ * target aspect ratio first.
+ *
+ * @returns float32 `height * width * channels`, values 0-255.
+ * @example
+ * ```ts
+ * const x = resizeImage(img, [256, 256]); // bilinear, half-pixel centres
+ * ```
+ */
+export function resizeImage(
+  img: RawImage,
+  size: [number, number],
+  options: ResizeOptions = {},
+): Float32Array {
+  const [outH, outW] = size;
+  const method = options.interpolation ?? "bilinear";
+  const c = img.channels;
+  const out = new Float32Array(outH * outW * c);
+  const { width, height } = img;
+  if (options.cropToAspectRatio && options.padToAspectRatio) {
+    throw new Error("Only one of `padToAspectRatio`, `cropToAspectRatio` can be set to `true`.");
+  }
+  if (options.cropToAspectRatio) {
+    // Keras smart_resize (dynamic-shape branch: float32 divisions, truncation)
+    let ch = Math.trunc(f(f(width * outH) / outW));
+    ch = Math.max(Math.min(height, ch), 1);
+    let cw = Math.trunc(f(f(height * outW) / outH));
+    cw = Math.max(Math.min(width, cw), 1);
+    const y0 = Math.trunc(f(height - ch) / 2);
+    const x0 = Math.trunc(f(width - cw) / 2);
+    resizeWindow(img, y0, x0, ch, cw, outH, outW, method, out, 0, outW);
+  } else if (options.padToAspectRatio) {
+    // TF resize_with_pad: fit inside, floor the size, centre with zero padding
+    const ratio = Math.max(f(width / outW), f(height / outH));
+    const rhf = f(height / ratio);
+    const rwf = f(width / ratio);
+    const rh = Math.floor(rhf);
+    const rw = Math.floor(rwf);
+    const ph = Math.max(0, Math.floor(f(f(outH - rhf) / 2)));
+    const pw = Math.max(0, Math.floor(f(f(outW - rwf) / 2)));
+    if (rh > 0 && rw > 0) {
+      resizeWindow(img, 0, 0, height, width, rh, rw, method, out, ph * outW + pw, outW);
+    }
+  } else {
+    resizeWindow(img, 0, 0, height, width, outH, outW, method, out, 0, outW);
+  }
+  return out;
+}
