@@ -1,0 +1,332 @@
+/**
+ * Keras weight files (HDF5) into tfjs models, read with the `h5wasm` npm
+ * package (no Python at run time). Two layouts:
+ *
+ * - legacy `.h5` (Keras 2 / tf.keras, and Keras 3's legacy writer): a
+ *   `layer_names` attribute at the root or in `model_weights/`, one group per
+ *   layer with a `weight_names` attribute listing its datasets in order
+ *   (`conv1_conv/kernel:0`, ...). Keras' official
+ *   `resnet50_weights_tf_dim_ordering_tf_kernels(_notop).h5` are of this kind.
+ * - Keras 3 `.weights.h5`: `layers/<class_name>[_n]/vars/0..n`, each `vars`
+ *   group tagged with the layer's name (attribute `name`); files without the
+ *   tag are matched by Keras' own class-and-order naming.
+ *
+ * Weights are matched by layer name; shapes are checked.
+ *
+ * @module
+ */
+import h5wasm from "h5wasm/node";
+import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { ROOT } from "../config/mod.ts";
+import { tf } from "../engine/mod.ts";
+
+/** Where Keras downloads its ResNet weight files from (`BASE_WEIGHTS_PATH` in keras/src/applications/resnet.py). */
+export const KERAS_RESNET_WEIGHTS_URL =
+  "https://storage.googleapis.com/tensorflow/keras-applications/resnet/";
+
+/** Folder the official weight files are looked for in: `<root>/data/weights/`. */
+export const WEIGHTS_DIR: string = join(ROOT, "data", "weights");
+
+/** File name of Keras' official ImageNet ResNet50 weights, with or without the top. */
+export function resnet50WeightsFileName(includeTop: boolean): string {
+  return `resnet50_weights_tf_dim_ordering_tf_kernels${includeTop ? "" : "_notop"}.h5`;
+}
+
+/**
+ * Path of Keras' official ImageNet ResNet50 weight file in `data/weights/`;
+ * throws an error saying where to download it and where to put it when the
+ * file is not there.
+ */
+export function imagenetWeightsPath(includeTop: boolean): string {
+  const name = resnet50WeightsFileName(includeTop);
+  const path = join(WEIGHTS_DIR, name);
+  if (!existsSync(path)) {
+    throw new Error(
+      `ImageNet weights for ResNet50 not found: ${path}\n` +
+        `Download ${KERAS_RESNET_WEIGHTS_URL}${name}\n` +
+        `and put it in ${WEIGHTS_DIR}/ (see data.README.md), e.g.\n` +
+        `  mkdir -p data/weights && curl -L -o data/weights/${name} ${KERAS_RESNET_WEIGHTS_URL}${name}`,
+    );
+  }
+  return path;
+}
+
+/** One layer's arrays as stored in the file, in the layer's weight order. */
+interface FileLayer {
+  values: { name: string; shape: number[]; data: Float32Array }[];
+}
+
+/** What {@linkcode loadKerasWeights} did. */
+export interface LoadWeightsReport {
+  /** The layout found: `"legacy-h5"` or `"keras3-weights-h5"`. */
+  format: "legacy-h5" | "keras3-weights-h5";
+  /** Names of the model's layers whose weights were set. */
+  loaded: string[];
+  /** Model layers with weights that the file lacks (only with `skipMissing`). */
+  missing: string[];
+  /** Layers with weights in the file that the model does not have. */
+  unused: string[];
+}
+
+/** Options of {@linkcode loadKerasWeights}. */
+export interface LoadWeightsOptions {
+  /**
+   * Leave model layers the file lacks as they are (Keras' `by_name` with a
+   * no-top file) instead of failing. Default false.
+   */
+  skipMissing?: boolean;
+}
+
+type H5File = InstanceType<typeof h5wasm.File>;
+type H5Group = InstanceType<typeof h5wasm.Group>;
+type H5Dataset = InstanceType<typeof h5wasm.Dataset>;
+
+function isGroup(e: unknown): e is H5Group {
+  return e instanceof h5wasm.Group;
+}
+function isDataset(e: unknown): e is H5Dataset {
+  return e instanceof h5wasm.Dataset;
+}
+
+function stringList(value: unknown): string[] {
+  if (value == null) return [];
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value)) return value.map((v) => String(v));
+  // Empty lists are stored as empty float arrays.
+  if (ArrayBuffer.isView(value) && (value as Float64Array).length === 0) return [];
+  throw new Error(`expected a list of names, got ${String(value)}`);
+}
+
+function attrString(g: H5Group, key: string): string | undefined {
+  const a = g.attrs[key];
+  if (!a) return undefined;
+  const v = a.value;
+  return typeof v === "string" ? v : Array.isArray(v) && v.length === 1 ? String(v[0]) : undefined;
+}
+
+function readDataset(d: H5Dataset, where: string, path: string): FileLayer["values"][number] {
+  const v = d.value;
+  if (!ArrayBuffer.isView(v) || v instanceof DataView) {
+    throw new Error(`${path}: ${where} is not a numeric array (dtype ${JSON.stringify(d.dtype)})`);
+  }
+  if (d.dtype !== "<f" && d.dtype !== "<d" && d.dtype !== ">f" && d.dtype !== ">d") {
+    throw new Error(`${path}: ${where} has dtype ${JSON.stringify(d.dtype)}, expected float32/64`);
+  }
+  const data = v instanceof Float32Array ? v : Float32Array.from(v as Float64Array);
+  return { name: where, shape: d.shape ?? [], data };
+}
+
+function readLegacy(root: H5Group, path: string): Map<string, FileLayer> {
+  const layers = new Map<string, FileLayer>();
+  for (const layerName of stringList(root.attrs["layer_names"].value)) {
+    const g = root.get(layerName);
+    if (!isGroup(g)) throw new Error(`${path}: layer group "${layerName}" is missing`);
+    const names = stringList(g.attrs["weight_names"]?.value);
+    if (names.length === 0) continue;
+    const values = names.map((n) => {
+      const d = g.get(n);
+      if (!isDataset(d)) throw new Error(`${path}: dataset "${layerName}/${n}" is missing`);
+      return readDataset(d, `${layerName}/${n}`, path);
+    });
+    layers.set(layerName, { values });
+  }
+  return layers;
+}
+
+/** Keras' `naming.to_snake_case`. */
+function snakeCase(name: string): string {
+  return name.replace(/(.)([A-Z][a-z]+)/g, "$1_$2").replace(/([a-z])([A-Z])/g, "$1_$2")
+    .toLowerCase();
+}
+
+/** The Keras 3 class a layer of ours stands for (for `.weights.h5` paths). */
+function kerasClassName(layer: tf.layers.Layer): string {
+  const c = layer.getClassName();
+  return c === "KerasBatchNormalization" ? "BatchNormalization" : c;
+}
+
+function readKeras3(
+  file: H5File,
+  path: string,
+  modelLayers: tf.layers.Layer[],
+): Map<string, FileLayer> {
+  // Keras' own paths for the model's layers, for files without name tags.
+  const byPath = new Map<string, string>();
+  const used = new Map<string, number>();
+  for (const layer of modelLayers) {
+    const base = snakeCase(kerasClassName(layer));
+    const n = used.get(base);
+    used.set(base, n === undefined ? 0 : n + 1);
+    byPath.set(`layers/${n === undefined ? base : `${base}_${n + 1}`}`, layer.name);
+  }
+  const layers = new Map<string, FileLayer>();
+  const walk = (g: H5Group, at: string) => {
+    for (const key of g.keys()) {
+      const child = g.get(key);
+      if (!isGroup(child)) continue;
+      const here = `${at}/${key}`;
+      const vars = child.get("vars");
+      if (isGroup(vars)) {
+        const keys = vars.keys().filter((k) => /^\d+$/.test(k)).sort((a, b) => +a - +b);
+        const name = attrString(vars, "name") ?? byPath.get(here.slice(1));
+        if (keys.length > 0 && name !== undefined) {
+          const values = keys.map((k) => {
+            const d = vars.get(k);
+            if (!isDataset(d)) throw new Error(`${path}: ${here}/vars/${k} is not a dataset`);
+            return readDataset(d, `${here.slice(1)}/vars/${k}`, path);
+          });
+          layers.set(name, { values });
+        }
+      }
+      const inner = child.get("layers");
+      if (isGroup(inner)) walk(inner, `${here}/layers`);
+    }
+  };
+  const top = file.get("layers");
+  if (isGroup(top)) walk(top, "/layers");
+  return layers;
+}
+
+/** The model's layers, nested models expanded. */
+function flatLayers(model: tf.LayersModel | tf.layers.Layer): tf.layers.Layer[] {
+  const inner = (model as { layers?: tf.layers.Layer[] }).layers;
+  if (!Array.isArray(inner)) return [model as tf.layers.Layer];
+  return inner.flatMap((l) => flatLayers(l));
+}
+
+let ready: Promise<unknown> | undefined;
+
+const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** True when the file starts with the HDF5 signature (at byte 0, 512, 1024, ...). */
+function isHdf5(path: string): boolean {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const buf = new Uint8Array(8);
+    for (let at = 0; at + 8 <= size; at = at === 0 ? 512 : at * 2) {
+      readSync(fd, buf, 0, 8, at);
+      if (buf.every((b, i) => b === HDF5_SIGNATURE[i])) return true;
+    }
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Loads a Keras weight file into a tfjs model, matching layers by name
+ * (Keras layer names, as {@linkcode resnet50} uses). Reads the legacy `.h5`
+ * layout (Keras' official ResNet50 files, `model.save("x.h5")`) and Keras 3's
+ * `.weights.h5` (`model.save_weights`).
+ *
+ * Throws, naming the file and the layer, when the file does not exist, is not
+ * a Keras weight file, lacks a layer of the model (unless `skipMissing`), or
+ * holds an array whose shape differs from the model's.
+ *
+ * @param model a tfjs model whose layer names follow Keras'.
+ * @param path the `.h5` file.
+ * @example
+ * ```ts
+ * const model = resnet50({ inputShape: [224, 224, 3] });
+ * const report = await loadKerasWeights(model, "data/weights/resnet50_weights_tf_dim_ordering_tf_kernels.h5");
+ * console.log(report.loaded.length); // 107 layers with weights
+ * ```
+ */
+export async function loadKerasWeights(
+  model: tf.LayersModel,
+  path: string,
+  options: LoadWeightsOptions = {},
+): Promise<LoadWeightsReport> {
+  const abs = resolve(path);
+  if (!existsSync(abs)) {
+    const official = abs.endsWith("_notop.h5") || abs.endsWith("_kernels.h5");
+    throw new Error(
+      `Keras weight file not found: ${abs}` +
+        (official
+          ? `\nDownload it from ${KERAS_RESNET_WEIGHTS_URL}${
+            abs.split("/").pop()
+          }\nand put it in ${WEIGHTS_DIR}/ (see data.README.md)`
+          : ""),
+    );
+  }
+  if (!isHdf5(abs)) {
+    throw new Error(`${abs} is not an HDF5 file (Keras .h5 / .weights.h5 expected)`);
+  }
+  ready ??= h5wasm.ready;
+  await ready;
+  let file: H5File;
+  try {
+    file = new h5wasm.File(abs, "r");
+  } catch (e) {
+    throw new Error(`${abs} is not a readable HDF5 file: ${(e as Error).message}`);
+  }
+  const layers = flatLayers(model).filter((l) => l.weights.length > 0);
+  let format: LoadWeightsReport["format"];
+  let stored: Map<string, FileLayer>;
+  try {
+    const mw = file.get("model_weights");
+    if (file.attrs["layer_names"]) {
+      format = "legacy-h5";
+      stored = readLegacy(file, abs);
+    } else if (isGroup(mw) && mw.attrs["layer_names"]) {
+      format = "legacy-h5";
+      stored = readLegacy(mw, abs);
+    } else if (isGroup(file.get("layers"))) {
+      format = "keras3-weights-h5";
+      stored = readKeras3(file, abs, flatLayers(model));
+    } else {
+      throw new Error(
+        `${abs} is not a Keras weight file: no "layer_names" attribute (legacy .h5) ` +
+          `and no "layers" group (Keras 3 .weights.h5)`,
+      );
+    }
+  } finally {
+    file.close();
+  }
+
+  const missing = layers.filter((l) => !stored.has(l.name)).map((l) => l.name);
+  if (missing.length > 0 && !options.skipMissing) {
+    throw new Error(
+      `${abs} has no weights for ${missing.length} layer(s) of model "${model.name}": ` +
+        `${missing.slice(0, 8).join(", ")}${missing.length > 8 ? ", ..." : ""} ` +
+        `(a no-top file for a model with a top? pass skipMissing, or build with includeTop: false)`,
+    );
+  }
+  // Check every shape before changing anything.
+  const plan: [tf.layers.Layer, FileLayer][] = [];
+  for (const layer of layers) {
+    const entry = stored.get(layer.name);
+    if (!entry) continue;
+    const ws = layer.weights;
+    if (ws.length !== entry.values.length) {
+      throw new Error(
+        `${abs}: layer "${layer.name}" has ${entry.values.length} arrays in the file ` +
+          `(${entry.values.map((v) => v.name).join(", ")}) but ${ws.length} weights in the model`,
+      );
+    }
+    ws.forEach((w, i) => {
+      const v = entry.values[i];
+      if (w.shape.join(",") !== v.shape.join(",")) {
+        throw new Error(
+          `${abs}: shape mismatch in layer "${layer.name}": weight ${w.originalName ?? w.name} ` +
+            `is [${w.shape}] in the model but ${v.name} is [${v.shape}] in the file`,
+        );
+      }
+    });
+    plan.push([layer, entry]);
+  }
+  for (const [layer, entry] of plan) {
+    const tensors = entry.values.map((v) => tf.tensor(v.data, v.shape, "float32"));
+    layer.setWeights(tensors);
+    tf.dispose(tensors);
+  }
+  const names = new Set(layers.map((l) => l.name));
+  return {
+    format,
+    loaded: plan.map(([l]) => l.name),
+    missing,
+    unused: [...stored.keys()].filter((n) => !names.has(n)),
+  };
+}
