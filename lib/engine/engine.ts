@@ -107,7 +107,6 @@ const TF_ENV = [
 ];
 
 let ready: Promise<string> | undefined;
-let firstRequest: EngineChoice | undefined;
 let info: EngineInfo | undefined;
 
 function parseChoice(value: string | undefined, from: string): EngineChoice {
@@ -213,7 +212,6 @@ function explainLoadFailure(err: unknown): { cause: string; fix: string } {
 
 async function load(options: EngineOptions): Promise<string> {
   const requested = parseChoice(options.engine ?? Deno.env.get("ACMC_ENGINE"), "ACMC_ENGINE");
-  firstRequest = requested;
   const intraOp = threadCount(
     options.intraOpThreads ?? Deno.env.get("TF_NUM_INTRAOP_THREADS"),
     "TF_NUM_INTRAOP_THREADS",
@@ -360,18 +358,18 @@ async function load(options: EngineOptions): Promise<string> {
  */
 export function initEngine(options: EngineOptions = {}): Promise<string> {
   if (ready) {
-    const asked = options.engine ?? Deno.env.get("ACMC_ENGINE");
-    if (
-      options.engine && firstRequest && asked !== firstRequest && !(firstRequest === "auto")
-    ) {
-      return Promise.reject(
-        new Error(
-          `initEngine({engine: "${options.engine}"}): the engine is already "${firstRequest}" ` +
-            "in this process; choose it before the first initEngine() (ACMC_ENGINE)",
-        ),
-      );
-    }
-    return ready;
+    const asked = options.engine;
+    if (!asked || asked === "auto") return ready;
+    return ready.then((backend) => {
+      if (info && info.engine !== asked) {
+        throw new Error(
+          `initEngine({engine: "${asked}"}): the engine is already "${info.engine}" in this ` +
+            "process (libtensorflow cannot be reloaded); choose it before the first " +
+            "initEngine() call, e.g. with ACMC_ENGINE",
+        );
+      }
+      return backend;
+    });
   }
   ready = load(options);
   ready.catch(() => {

@@ -1,0 +1,269 @@
+/**
+ * The native engine: really loaded (no silent fallback to pure JS), agrees
+ * with the pure-JS backend, trains, and reports itself.
+ */
+import assert, {
+  deepStrictEqual as assertEquals,
+  match as assertMatch,
+  rejects as assertRejects,
+} from "node:assert/strict";
+import { existsSync } from "node:fs";
+import {
+  describeEngine,
+  engineInfo,
+  initEngine,
+  nativeTensorCount,
+  tf,
+} from "../lib/engine/mod.ts";
+import { batchNormalization, fusedBatchNormTraining } from "../lib/engine/ops.ts";
+import { ROOT } from "./_python.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+/** Runs `fn` on the native backend and on the pure-JS "cpu" backend; returns both results. */
+async function onBoth(
+  fn: () => tf.Tensor | tf.Tensor[],
+): Promise<[Float32Array[], Float32Array[]]> {
+  await initEngine({ quiet: true });
+  const run = () =>
+    tf.tidy(() => {
+      const out = fn();
+      return (Array.isArray(out) ? out : [out]).map((t) => t.dataSync() as Float32Array);
+    });
+  assertEquals(tf.getBackend(), "tensorflow");
+  const native = run();
+  await tf.setBackend("cpu");
+  try {
+    return [native, run()];
+  } finally {
+    await tf.setBackend("tensorflow");
+  }
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  assertEquals(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function assertClose(native: Float32Array[], js: Float32Array[], tol: number, what: string) {
+  assertEquals(native.length, js.length);
+  native.forEach((n, i) => {
+    const d = maxAbsDiff(n, js[i]);
+    assert(d <= tol, `${what}[${i}]: native and pure-JS differ by ${d} (> ${tol})`);
+  });
+}
+
+Deno.test(
+  "the native TensorFlow backend is loaded (no silent fallback to pure JS)",
+  opts,
+  async () => {
+    const backend = await initEngine({ quiet: true });
+    assertEquals(backend, "tensorflow", "initEngine() fell back to pure JS: see its warning");
+    const info = engineInfo();
+    assert(info.native);
+    assert(info.engine === "cpu" || info.engine === "gpu");
+    assertMatch(info.tfVersion ?? "", /^2\.\d+\.\d+/);
+    assert(info.devices.some((d) => d.includes("CPU:0")), `devices: ${info.devices}`);
+    assert(info.libtensorflow && info.libtensorflow.libraries.length >= 1);
+    for (const l of info.libtensorflow.libraries) assert(existsSync(l.path), l.path);
+    assert(existsSync(info.libtensorflow.addon));
+    assertEquals(info.env.TF_ENABLE_ONEDNN_OPTS, "0");
+    assertEquals(Deno.env.get("TF_ENABLE_ONEDNN_OPTS"), "0");
+    assert(info.threads.cores >= 1);
+    assertMatch(describeEngine(), /TensorFlow: 2\./);
+    // A second call returns the same engine; asking for another one is refused.
+    assertEquals(await initEngine(), "tensorflow");
+    await assertRejects(() => initEngine({ engine: "js" }), /already/);
+  },
+);
+
+Deno.test("matMul agrees with the pure-JS backend to 1e-4", opts, async () => {
+  const [n, j] = await onBoth(() =>
+    tf.matMul(
+      tf.randomUniform([33, 64], -1, 1, "float32", 1),
+      tf.randomUniform([64, 17], -1, 1, "float32", 2),
+    )
+  );
+  assertClose(n, j, 1e-4, "matMul");
+});
+
+Deno.test("conv2d and its gradients agree with the pure-JS backend to 1e-4", opts, async () => {
+  const [n, j] = await onBoth(() => {
+    const x = tf.randomUniform([2, 9, 9, 3], -1, 1, "float32", 3) as tf.Tensor4D;
+    const w = tf.randomUniform([3, 3, 3, 4], -0.5, 0.5, "float32", 4) as tf.Tensor4D;
+    const dy = tf.randomUniform([2, 5, 5, 4], -1, 1, "float32", 5);
+    const f = (a: tf.Tensor, b: tf.Tensor) =>
+      tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, "same").mul(dy).sum();
+    const [gx, gw] = tf.grads(f)([x, w]);
+    return [tf.conv2d(x, w, 2, "same"), gx, gw];
+  });
+  assertClose(n, j, 1e-4, "conv2d");
+});
+
+Deno.test("batchNorm (inference) agrees with the pure-JS backend to 1e-4", opts, async () => {
+  const [n, j] = await onBoth(() =>
+    tf.batchNorm4d(
+      tf.randomUniform([2, 4, 4, 5], -2, 2, "float32", 6) as tf.Tensor4D,
+      tf.tensor1d([0.1, -0.2, 0.3, 0, 1]),
+      tf.tensor1d([1, 2, 0.5, 1.5, 0.25]),
+      tf.tensor1d([0, 0.1, 0.2, 0.3, 0.4]),
+      tf.tensor1d([1, 0.5, 2, 1, 3]),
+      1e-3,
+    )
+  );
+  assertClose(n, j, 1e-4, "batchNorm");
+});
+
+Deno.test(
+  "fused training batch norm (native kernels) agrees with tfjs ops to 1e-4",
+  opts,
+  async () => {
+    const [n, j] = await onBoth(() => {
+      const x = tf.randomUniform([3, 5, 5, 4], -2, 3, "float32", 7) as tf.Tensor4D;
+      const g = tf.tensor1d([1.5, 0.5, 2, 1]);
+      const b = tf.tensor1d([0.1, -0.2, 0.3, 0]);
+      const dy = tf.randomUniform([3, 5, 5, 4], -1, 1, "float32", 8);
+      const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+        fusedBatchNormTraining(xx as tf.Tensor4D, gg as tf.Tensor1D, bb as tf.Tensor1D, 1.001e-5)
+          .y.mul(dy).sum();
+      const r = fusedBatchNormTraining(x, g, b, 1.001e-5);
+      return [r.y, r.mean, r.variance, ...tf.grads(f)([x, g, b])];
+    });
+    assertClose(n, j, 1e-4, "fusedBatchNorm [y, mean, variance, dx, dgamma, dbeta]");
+  },
+);
+
+Deno.test("the fused BatchNormalization layer trains like tfjs' own", opts, async () => {
+  await initEngine({ quiet: true });
+  const step = async (fused: boolean) => {
+    const inp = tf.input({ shape: [4, 4, 3] });
+    const conv = tf.layers.conv2d({
+      filters: 3,
+      kernelSize: 1,
+      kernelInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: 1 }),
+    });
+    const args = { axis: 3, epsilon: 1.001e-5, momentum: 0.9, name: "bn" };
+    const bn = fused ? batchNormalization(args) : tf.layers.batchNormalization(args);
+    const out = bn.apply(conv.apply(inp)) as tf.SymbolicTensor;
+    const m = tf.model({ inputs: inp, outputs: out });
+    m.compile({ optimizer: tf.train.sgd(0.1), loss: "meanSquaredError" });
+    assertEquals(bn.getClassName(), "BatchNormalization");
+    assertEquals(bn.weights.map((w) => w.name.replace(/_\d+$/, "")), [
+      "bn/gamma",
+      "bn/beta",
+      "bn/moving_mean",
+      "bn/moving_variance",
+    ]);
+    const x = tf.randomUniform([2, 4, 4, 3], 0, 4, "float32", 9);
+    const y = tf.randomUniform([2, 4, 4, 3], -1, 1, "float32", 10);
+    for (let i = 0; i < 3; i++) await m.trainOnBatch(x, y);
+    const ws = m.getWeights().map((w) => w.dataSync() as Float32Array);
+    m.dispose();
+    return ws;
+  };
+  assertClose(await step(true), await step(false), 1e-4, "weights after 3 steps");
+});
+
+Deno.test(
+  "a small model trains a few steps with falling loss, without leaking tensors",
+  opts,
+  async () => {
+    await initEngine({ quiet: true });
+    const n = 16;
+    // Two classes: bright top half vs bright bottom half (plus noise).
+    const xs = tf.tidy(() => {
+      const noise = tf.randomUniform([n, 8, 8, 1], 0, 0.3, "float32", 11);
+      const top = tf.concat([tf.ones([n / 2, 4, 8, 1]), tf.zeros([n / 2, 4, 8, 1])], 1);
+      const bottom = tf.concat([tf.zeros([n / 2, 4, 8, 1]), tf.ones([n / 2, 4, 8, 1])], 1);
+      return tf.concat([top, bottom], 0).add(noise);
+    });
+    const ys = tf.oneHot(
+      tf.tensor1d([...Array(n).keys()].map((i) => (i < n / 2 ? 0 : 1)), "int32"),
+      2,
+    )
+      .toFloat();
+    const inp = tf.input({ shape: [8, 8, 1] });
+    let h = tf.layers.conv2d({
+      filters: 4,
+      kernelSize: 3,
+      padding: "same",
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+    })
+      .apply(inp) as tf.SymbolicTensor;
+    h = batchNormalization({ axis: 3 }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.activation({ activation: "relu" }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.flatten({}).apply(h) as tf.SymbolicTensor;
+    const out = tf.layers.dense({
+      units: 2,
+      activation: "softmax",
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+    })
+      .apply(h) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: inp, outputs: out });
+    model.compile({ optimizer: tf.train.adam(0.05), loss: "categoricalCrossentropy" });
+    const losses: number[] = [];
+    let tensorsAfterFirst = 0;
+    for (let i = 0; i < 12; i++) {
+      losses.push(await model.trainOnBatch(xs, ys) as number);
+      if (i === 1) tensorsAfterFirst = nativeTensorCount();
+    }
+    assert(losses.every(Number.isFinite), `losses: ${losses}`);
+    assert(
+      losses.at(-1)! < 0.5 * losses[0],
+      `loss did not fall: ${losses.map((l) => l.toFixed(3))}`,
+    );
+    assertEquals(nativeTensorCount(), tensorsAfterFirst, "native tensors grow across steps");
+    model.dispose();
+  },
+);
+
+Deno.test(
+  "ACMC_ENGINE=js selects pure JS; a native engine that cannot load falls back loudly",
+  opts,
+  async () => {
+    const script = await Deno.makeTempFile({ suffix: ".ts" });
+    await Deno.writeTextFile(
+      script,
+      `import { initEngine, engineInfo } from "${ROOT}lib/engine/mod.ts";
+    const backend = await initEngine({ quiet: true });
+    console.log(JSON.stringify({ backend, engine: engineInfo().engine }));`,
+    );
+    const td = new TextDecoder();
+    const run = (env: Record<string, string>, perms: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "--config", `${ROOT}deno.json`, ...perms, script],
+        cwd: ROOT,
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const result = (out: Deno.CommandOutput) => {
+      assert(out.success, td.decode(out.stderr));
+      return JSON.parse(td.decode(out.stdout).trim().split("\n").pop()!);
+    };
+    try {
+      assertEquals(result(await run({ ACMC_ENGINE: "js" }, ["-A"])), {
+        backend: "cpu",
+        engine: "js",
+      });
+      // Without FFI permission the addon cannot load: "auto" falls back, naming cause and fix.
+      const noFfi = ["--allow-read", "--allow-env", "--allow-sys", "--allow-run"];
+      const denied = await run({ ACMC_ENGINE: "auto" }, noFfi);
+      assertEquals(result(denied).backend, "cpu");
+      const err = td.decode(denied.stderr);
+      assertMatch(err, /native TensorFlow engine did NOT load/);
+      assertMatch(err, /fix: +run Deno with --allow-ffi/);
+      // Forcing the native engine without it is an error, not a fallback.
+      const forced = await run({ ACMC_ENGINE: "cpu" }, noFfi);
+      assert(!forced.success);
+      assertMatch(
+        td.decode(forced.stderr),
+        /ACMC_ENGINE=cpu: the native TensorFlow engine did not load/,
+      );
+    } finally {
+      await Deno.remove(script);
+    }
+  },
+);
