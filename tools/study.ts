@@ -23,7 +23,8 @@
 import { parseArgs } from "node:util";
 import { basename, join, resolve } from "node:path";
 import { existsSync } from "node:fs";
-import { datasetDir, outDir, ROOT, SYNTH_DIR } from "../lib/config/mod.ts";
+import { datasetDir, outDir, ROOT } from "../lib/config/mod.ts";
+import { ensureDataset } from "../lib/synth/mod.ts";
 import { loadResults } from "../lib/report/mod.ts";
 import { formatFailure, type NotebookRun, runNotebook } from "../lib/jupyter/runner.ts";
 import { listNotebooks, NOTEBOOKS_DIR, resolveNotebooks } from "../lib/jupyter/notebooks.ts";
@@ -60,27 +61,17 @@ if (!(timeout > 0)) throw new Error(`--timeout ${values.timeout}: expected secon
 const log = (s: string) => console.error(s);
 const t0 = performance.now();
 
-// 1. The dataset: generate the embedded stand-in when it is the one in use and missing.
+// 1. The dataset: the embedded stand-in is generated when it is the one in use and missing.
 const ds = datasetDir();
-if (!existsSync(ds.dir)) {
-  if (ds.dir !== SYNTH_DIR) {
-    console.error(`dataset folder ${ds.dir} (from ${ds.source}) does not exist`);
-    Deno.exit(1);
-  }
-  const synth = join(ROOT, "tools", "synth.ts");
-  if (!existsSync(synth)) {
-    console.error(
-      `the embedded dataset ${SYNTH_DIR} is missing and ${synth} is not there to make it`,
-    );
-    Deno.exit(1);
-  }
-  log(`[study] generating the embedded stand-in dataset in ${SYNTH_DIR} (deno task synth)`);
-  const st = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", synth], cwd: ROOT })
-    .spawn().status;
-  if (!st.success || !existsSync(ds.dir)) {
-    console.error(`[study] tools/synth.ts failed (exit ${st.code})`);
-    Deno.exit(1);
-  }
+if (ds.source === "embedded default") {
+  log(`[study] checking the embedded stand-in dataset ${ds.dir}`);
+}
+try {
+  const made = await ensureDataset();
+  if (made.generated) log(`[study] generated the stand-in dataset in ${made.dir}`);
+} catch (e) {
+  console.error(`[study] ${(e as Error).message}`);
+  Deno.exit(1);
 }
 log(`[study] dataset: ${ds.dir} (${ds.kind}, ${ds.source})`);
 
