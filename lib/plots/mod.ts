@@ -6,3 +6,4 @@
 export * from "./dom.ts";
 export * from "./metrics.ts";
 export * from "./imbalance.ts";
+export * from "./training.ts";

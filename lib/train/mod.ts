@@ -27,3 +27,4 @@ export * from "./seed.ts";
 export * from "./checkpoint.ts";
 export * from "./callbacks.ts";
 export * from "./fit.ts";
+export * from "./study_logs.ts";

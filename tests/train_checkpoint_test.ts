@@ -1,0 +1,253 @@
+import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { initEngine, tf } from "../lib/engine/mod.ts";
+import {
+  fit,
+  loadCheckpoint,
+  modelCheckpoint,
+  readCheckpointInfo,
+  saveCheckpoint,
+  withSeed,
+} from "../lib/train/mod.ts";
+import { ROOT } from "./_python.ts";
+import { assertRejectsWith, memoryDataset, randomImages, tinyModel } from "./_train_data.ts";
+
+await initEngine();
+
+const H = 4, W = 4, C = 1, K = 3;
+
+function bnModel(): tf.LayersModel {
+  const input = tf.input({ shape: [H, W, C], name: "image" });
+  let x = tf.layers.conv2d({ filters: 2, kernelSize: 3, name: "conv" }).apply(input);
+  x = tf.layers.batchNormalization({ name: "bn" }).apply(x);
+  x = tf.layers.flatten({ name: "flat" }).apply(x);
+  const out = tf.layers.dense({ units: K, activation: "softmax", name: "out" }).apply(x);
+  return tf.model({ inputs: input, outputs: out as tf.SymbolicTensor });
+}
+
+async function values(model: tf.LayersModel): Promise<number[][]> {
+  return await Promise.all(model.weights.map(async (w) => Array.from(await w.read().data())));
+}
+
+Deno.test("a checkpoint restores every weight (BatchNorm statistics included) and its metadata", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "acmc-ckpt-" });
+  try {
+    const data = randomImages(12, H, W, C, K, 1);
+    const model = withSeed(3, bnModel);
+    const ds = memoryDataset(data.images, data.labels, {
+      batchSize: 4,
+      imageSize: [H, W],
+      classes: K,
+    });
+    await fit(model, ds, { epochs: 1, learningRate: 0.05, verbose: 0 }); // moves the BN statistics
+    const path = join(dir, "m.ckpt");
+    await saveCheckpoint(model, path, {
+      epoch: 4,
+      logs: { val_accuracy: 0.5 },
+      monitor: "val_accuracy",
+      best: 0.5,
+    });
+    const saved = await values(model);
+    const other = withSeed(4, bnModel); // different weights, layers renamed? names are explicit
+    assert(JSON.stringify(await values(other)) !== JSON.stringify(saved));
+    const info = await loadCheckpoint(other, path);
+    assertEquals(await values(other), saved);
+    assertEquals(info.epoch, 4);
+    assertEquals(info.best, 0.5);
+    assertEquals(info.optimizer, null);
+    assertEquals(info.weights.map((w) => w.name), model.weights.map((w) => w.originalName));
+    assert(info.weights.some((w) => w.name === "bn/moving_variance"));
+
+    // unnamed layers get new names in a second model: loading falls back to position
+    const anon = () => tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
+    const a = anon(), b = anon();
+    assert(a.weights[0].originalName !== b.weights[0].originalName);
+    await saveCheckpoint(a, join(dir, "a.ckpt"));
+    await loadCheckpoint(b, join(dir, "a.ckpt"));
+    assertEquals(await values(b), await values(a));
+
+    // a model that does not fit, a corrupt file, a missing file: clear errors naming the file
+    await assertRejectsWith(() => loadCheckpoint(tinyModel([H, W, C], K), path), "m.ckpt");
+    const bytes = await Deno.readFile(path);
+    bytes[bytes.length - 3] ^= 0xff;
+    await Deno.writeFile(join(dir, "bad.ckpt"), bytes);
+    await assertRejectsWith(() => loadCheckpoint(other, join(dir, "bad.ckpt")), "checksum");
+    await Deno.writeFile(join(dir, "short.ckpt"), bytes.subarray(0, 1000));
+    await assertRejectsWith(() => loadCheckpoint(other, join(dir, "short.ckpt")), "short.ckpt");
+    await assertRejectsWith(() => loadCheckpoint(other, join(dir, "none.ckpt")), "none.ckpt");
+    tf.dispose([model, other, a, b] as unknown as tf.Tensor[]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("resuming from a full checkpoint (weights + Adam state + history) equals an uninterrupted run", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "acmc-resume-" });
+  try {
+    const data = randomImages(20, H, W, C, K, 2);
+    const val = randomImages(6, H, W, C, K, 3);
+    const opts = { batchSize: 4, imageSize: [H, W] as [number, number], classes: K };
+    const train = () => memoryDataset(data.images, data.labels, opts);
+    const valid = () => memoryDataset(val.images, val.labels, opts);
+    const fitOpts = { learningRate: 0.02, seed: 9, verbose: 0 as const };
+
+    const full = withSeed(5, () => tinyModel([H, W, C], K, 8, 0.3));
+    const fullHistory = await fit(full, train(), {
+      ...fitOpts,
+      epochs: 4,
+      validationData: valid(),
+    });
+
+    const first = withSeed(5, () => tinyModel([H, W, C], K, 8, 0.3));
+    const path = join(dir, "last.ckpt");
+    await fit(first, train(), {
+      ...fitOpts,
+      epochs: 2,
+      validationData: valid(),
+      callbacks: [modelCheckpoint({ path, monitor: "val_loss" })],
+    });
+    const info = await readCheckpointInfo(path);
+    assertEquals(info.epoch, 1);
+    assertEquals(info.history!.epoch, [0, 1]);
+    assertEquals(info.optimizer!.className, "Adam");
+    assert(info.modelTopology !== null);
+    const sideHistory = JSON.parse(await Deno.readTextFile(`${path}.history.json`));
+    assertEquals(sideHistory.epoch, [0, 1]);
+
+    const resumed = withSeed(6, () => tinyModel([H, W, C], K, 8, 0.3));
+    const optimizer = tf.train.adam(0.02, 0.9, 0.999, 1e-7);
+    const state = await loadCheckpoint(resumed, path, { optimizer });
+    const history = await fit(resumed, train(), {
+      ...fitOpts,
+      optimizer,
+      epochs: 4,
+      initialEpoch: state.epoch! + 1,
+      history: state.history!,
+      validationData: valid(),
+    });
+    assertEquals(history.epoch, [0, 1, 2, 3]);
+    for (const name of ["loss", "accuracy", "val_loss", "val_accuracy"]) {
+      history.history[name].forEach((v, i) =>
+        assert(
+          Math.abs(v - fullHistory.history[name][i]) < 1e-5,
+          `${name}[${i}] ${v} vs ${fullHistory.history[name][i]}`,
+        )
+      );
+    }
+    const [a, b] = [await values(full), await values(resumed)];
+    a.forEach((w, i) =>
+      w.forEach((v, j) => assert(Math.abs(v - b[i][j]) < 1e-5, `weight ${i}[${j}]`))
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const CHILD = `
+import { tf } from ${JSON.stringify(new URL("../lib/engine/mod.ts", import.meta.url).href)};
+import { saveCheckpoint } from ${
+  JSON.stringify(new URL("../lib/train/checkpoint.ts", import.meta.url).href)
+};
+const input = tf.input({ shape: [500] });
+const out = tf.layers.dense({ units: 4000, name: "big" }).apply(input);
+const model = tf.model({ inputs: input, outputs: out });
+for (let v = 1; ; v++) {
+  const vals = model.weights.map((w) => tf.fill(w.shape, v));
+  model.setWeights(vals);
+  tf.dispose(vals);
+  await saveCheckpoint(model, Deno.args[0], { epoch: v });
+  console.log("saved " + v);
+}
+`;
+
+Deno.test("a kill during a save leaves the previous checkpoint loadable (subprocess killed mid-write)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "acmc-kill-" });
+  try {
+    const script = join(dir, "child.ts");
+    await Deno.writeTextFile(script, CHILD);
+    const path = join(dir, "ckpt", "model.ckpt");
+    const input = tf.input({ shape: [500] });
+    const out = tf.layers.dense({ units: 4000, name: "big" }).apply(input);
+    const model = tf.model({ inputs: input, outputs: out as tf.SymbolicTensor });
+    let midWrite = 0;
+    for (let round = 0; round < 4; round++) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--config", join(ROOT, "deno.json"), script, path],
+        cwd: fileURLToPath(new URL("..", import.meta.url)),
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      let lastSaved = 0;
+      const reader = (async () => {
+        const dec = new TextDecoder();
+        for await (const chunk of child.stdout) {
+          for (const m of dec.decode(chunk).matchAll(/saved (\d+)/g)) lastSaved = Number(m[1]);
+        }
+      })();
+      // wait until a few versions exist, then kill as soon as a save is under way: a
+      // temporary file being written, or (were saves not atomic) a checkpoint shorter than whole
+      const deadline = Date.now() + 120_000;
+      let killed = false;
+      let fullSize = 0;
+      while (!killed && Date.now() < deadline) {
+        if (lastSaved >= 2 + round) {
+          fullSize ||= (await Deno.stat(path)).size;
+          const partial = await Deno.stat(path).then((s) => s.size < fullSize, () => true);
+          let writing = partial;
+          for await (const e of Deno.readDir(join(dir, "ckpt"))) {
+            if (e.name.startsWith(".model.ckpt.tmp-")) {
+              writing ||= await Deno.stat(join(dir, "ckpt", e.name)).then(
+                (s) => s.size > 0,
+                () => false,
+              );
+            }
+          }
+          if (writing) {
+            child.kill("SIGKILL");
+            killed = true;
+            midWrite++;
+          }
+        }
+        if (!killed) await new Promise((r) => setTimeout(r, 1));
+      }
+      if (!killed) child.kill("SIGKILL");
+      await child.status;
+      await reader;
+      assert(killed, "the child never reached a save in time");
+      const info = await loadCheckpoint(model, path);
+      assert(
+        info.epoch === lastSaved || info.epoch === lastSaved + 1,
+        `loaded version ${info.epoch}, last reported ${lastSaved}`,
+      );
+      for (const w of model.weights) {
+        const v = await w.read().data();
+        assert(v.every((x) => x === info.epoch), `weights of version ${info.epoch} are mixed`);
+      }
+    }
+    assert(midWrite >= 1, "no kill landed while a temporary file was being written");
+    model.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a failed save removes its temporary file and keeps the previous checkpoint", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "acmc-fail-" });
+  try {
+    const model = withSeed(1, () => tinyModel([H, W, C], K));
+    const path = join(dir, "x.ckpt");
+    await saveCheckpoint(model, path, { epoch: 1 });
+    // the target turns into a non-empty folder: the final rename fails
+    const blocked = join(dir, "blocked.ckpt");
+    await Deno.mkdir(join(blocked, "inner"), { recursive: true });
+    await assertRejectsWith(() => saveCheckpoint(model, blocked, { epoch: 2 }), "");
+    const names = [];
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    assertEquals(names.sort(), ["blocked.ckpt", "x.ckpt"]);
+    assertEquals((await readCheckpointInfo(path)).epoch, 1);
+    model.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
