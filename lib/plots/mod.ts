@@ -4,6 +4,7 @@
  * @module
  */
 export * from "./dom.ts";
+export * from "./images.ts";
 export * from "./metrics.ts";
 export * from "./imbalance.ts";
 export * from "./training.ts";
