@@ -40,13 +40,25 @@ step_npm() {
 }
 
 step_venv() {
+  # On a GPU machine (nvidia-smi lists one, or ACMC_GPU=1; ACMC_GPU=0 opts out)
+  # install tensorflow[and-cuda] (CUDA 12 as pip packages) instead of
+  # tensorflow-cpu, for the engine's GPU build (docs/engine.md).
+  local req=requirements.txt gpu=0
+  if [[ "${ACMC_GPU:-}" == 1 ]] || { [[ "${ACMC_GPU:-}" != 0 ]] && nvidia-smi -L 2>/dev/null | grep -q '^GPU '; }; then
+    gpu=1 req="$STAMPS/requirements-gpu.txt"
+    sed 's/^tensorflow-cpu==/tensorflow[and-cuda]==/' requirements.txt >"$req"
+  fi
   local h; h="$(hash_of requirements.txt)"
+  [[ $gpu == 1 ]] && h="$h-gpu"
   if fresh venv "$h" && [[ -x .venv/bin/python ]]; then return; fi
   need "$PY" "install Python 3.10-3.12 with venv (Debian: apt-get install python3-venv), or set ACMC_PYTHON"
   say "creating the project venv .venv (Jupyter, TensorFlow, Keras, scikit-learn); a few minutes the first time"
   [[ -x .venv/bin/python ]] || "$PY" -m venv .venv || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-  PIP_RETRIES="${PIP_RETRIES:-0}" .venv/bin/pip install --quiet -r requirements.txt >&2 ||
-    die "pip could not install requirements.txt into .venv (see above)"
+  # tensorflow-cpu and tensorflow share the tensorflow/ folder: never both.
+  if [[ $gpu == 1 ]]; then .venv/bin/pip uninstall --quiet -y tensorflow-cpu >&2 2>/dev/null || true
+  elif [[ "$(cat "$STAMPS/venv" 2>/dev/null)" == *-gpu ]]; then .venv/bin/pip uninstall --quiet -y tensorflow >&2 || true; fi
+  PIP_RETRIES="${PIP_RETRIES:-0}" .venv/bin/pip install --quiet -r "$req" >&2 ||
+    die "pip could not install $req into .venv (see above)"
   rm -f "$STAMPS/engine"
   stamp venv "$h"
 }
