@@ -13,8 +13,12 @@ export interface EnsureOptions {
   scale?: number;
   /** Seed of a stand-in made here (default 123). */
   seed?: number;
+  /** Fewest images per class of a stand-in made here (default 6). */
+  minPerClass?: number;
   /** Progress display while generating. */
   progress?: ProgressMode;
+  /** The dataset choice to check (default {@linkcode datasetDir}()). */
+  choice?: DatasetChoice;
 }
 
 /**
@@ -31,7 +35,7 @@ export interface EnsureOptions {
 export async function ensureDataset(
   options: EnsureOptions = {},
 ): Promise<DatasetChoice & { generated: boolean }> {
-  const choice = datasetDir();
+  const choice = options.choice ?? datasetDir();
   if (choice.source !== "embedded default") {
     if (!existsSync(choice.dir)) {
       throw new Error(
@@ -49,6 +53,7 @@ export async function ensureDataset(
     outDir: choice.dir,
     scale,
     seed: options.seed ?? 123,
+    minPerClass: options.minPerClass,
     progress: options.progress,
   });
   return { ...choice, generated: true };
