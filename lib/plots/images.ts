@@ -1,6 +1,8 @@
 /**
  * Charts of the images chapter (notebook 01): the class distribution, the
- * image-size scatter and a grid of sample images.
+ * image-size scatter and a grid of sample images. Marks carry CSS classes
+ * (`class-bar`, `count-label`, `image-dot`, `square-line`, `grid-image`) so
+ * tests and readers of saved SVGs can find them.
  *
  * @module
  */
@@ -50,14 +52,14 @@ export function classDistributionChart(
     x: { domain: rows.map((r) => r.className), label: null, tickRotate: -45 },
     y: { label: "images", grid: true },
     marks: [
-      Plot.barY(rows, { x: "className", y: "count", fill: "#4269d0", ariaLabel: "class bar" }),
+      Plot.barY(rows, { x: "className", y: "count", fill: "#4269d0", className: "class-bar" }),
       Plot.text(rows, {
         x: "className",
         y: "count",
         text: (r: { count: number }) => String(r.count),
         dy: -6,
         fontSize: 9,
-        ariaLabel: "count label",
+        className: "count-label",
       }),
       Plot.ruleY([0]),
     ],
@@ -97,7 +99,7 @@ export function sizeScatterChart(
       Plot.line([[0, 0], [max, max]], {
         stroke: "#999",
         strokeDasharray: "4,3",
-        ariaLabel: "square line",
+        className: "square-line",
       }),
     );
   }
@@ -108,7 +110,7 @@ export function sizeScatterChart(
       r: 1.8,
       fill: "#4269d0",
       fillOpacity: 0.35,
-      ariaLabel: "image",
+      className: "image-dot",
     }),
   );
   return plot({
@@ -191,7 +193,7 @@ export async function imageGrid(
     const x0 = pad + (k % columns) * cellW, y0 = head + pad + Math.floor(k / columns) * cellH;
     const x = x0 + (thumb - info.width) / 2, y = y0 + (thumb - info.height) / 2;
     const caption = `${img.className} ${img.width}×${img.height}`;
-    return `<g aria-label="grid image" data-path="${esc(img.path)}">` +
+    return `<g class="grid-image" data-path="${esc(img.path)}">` +
       `<rect x="${x0}" y="${y0}" width="${thumb}" height="${thumb}" fill="#f2f2f2"/>` +
       `<image x="${x}" y="${y}" width="${info.width}" height="${info.height}" ` +
       `href="data:image/jpeg;base64,${jpeg.toString("base64")}"/>` +
