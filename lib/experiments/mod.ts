@@ -4,3 +4,4 @@
  * @module
  */
 export * from "./imbalance.ts";
+export * from "./image_size.ts";
