@@ -229,5 +229,16 @@ Deno.test("ensureDataset: keeps a complete stand-in, names a missing dataset fol
     assertEquals(made.generated, true);
     assertEquals((await readManifest(sdir))?.total, 46);
     assertEquals((await ensureDataset({ choice })).generated, false);
+    // An explicit folder (a notebook parameter): used as is, its kind read from the marker.
+    assertEquals(await ensureDataset({ dir: sdir }), {
+      dir: sdir,
+      kind: "synthetic",
+      source: "parameter",
+      generated: false,
+    });
+    await assert.rejects(
+      ensureDataset({ dir: missing }),
+      (e: Error) => e.message.includes(missing),
+    );
   });
 });

@@ -22,7 +22,7 @@ export {
   type SynthOptions,
   type SynthResult,
 } from "./generate.ts";
-export { ensureDataset, type EnsureOptions } from "./ensure.ts";
+export { ensureDataset, type EnsuredDataset, type EnsureOptions } from "./ensure.ts";
 export { hashSeed, Rng } from "./random.ts";
 export { sampleSize, SIZE_LIMITS } from "./sizes.ts";
 export { imageSvg, recipeFor } from "./image.ts";
