@@ -15,8 +15,8 @@ import {
   summarizeConfusion,
 } from "../lib/metrics/mod.ts";
 
-const REFERENCE_CSV = new URL("../../shared/reference/acmc-cm512-imagenet.csv", import.meta.url);
-const REFERENCE_JSON = new URL("../../shared/reference/acmc-dataset.json", import.meta.url);
+const REFERENCE_CSV = new URL("../reference/acmc-cm512-imagenet.csv", import.meta.url);
+const REFERENCE_JSON = new URL("../reference/acmc-dataset.json", import.meta.url);
 
 function assertAlmostEquals(actual: number, expected: number, tol: number, msg = "") {
   assert(

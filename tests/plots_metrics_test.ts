@@ -10,7 +10,7 @@ import {
 } from "../lib/metrics/mod.ts";
 import type { Figure } from "../lib/plots/dom.ts";
 
-const REFERENCE_CSV = new URL("../../shared/reference/acmc-cm512-imagenet.csv", import.meta.url);
+const REFERENCE_CSV = new URL("../reference/acmc-cm512-imagenet.csv", import.meta.url);
 
 /** Re-parses a chart's markup, as a notebook output would be read. */
 function parse(fig: Figure) {
