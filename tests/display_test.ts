@@ -11,6 +11,7 @@ import {
   formatDuration,
   progressBar,
   progressLine,
+  saveFigure,
   svgDocument,
   svgToPng,
   toSvg,
@@ -80,8 +81,7 @@ Deno.test("toSvg: markup strings are accepted; a figure without a chart is an er
 
 Deno.test("display: in Jupyter an <svg> goes out as image/svg+xml + image/png + text/plain", async () => {
   await withFakeJupyter(async (msgs) => {
-    const r = await display(bars(), { title: "bars" });
-    assertEquals(r.shown, true);
+    assertEquals(await display(bars(), { title: "bars" }), undefined);
     assertEquals(msgs.length, 1);
     assertEquals(msgs[0].type, "display_data");
     const data = msgs[0].content.data as Record<string, string>;
@@ -104,27 +104,44 @@ Deno.test("display: an HTML <figure> goes out as text/html with a PNG fallback",
   });
 });
 
-Deno.test("display: saveAs writes .svg and .png (outside Jupyter: nothing sent)", async () => {
+Deno.test("display with saveAs, saveFigure: .svg and .png files; outside Jupyter nothing sent", async () => {
   const dir = await Deno.makeTempDir();
+  const logged: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => logged.push(a.join(" "));
   try {
-    const r = await display(bars(), { saveAs: join(dir, "sub", "bars.png"), scale: 1 });
-    assertEquals(r.shown, false);
-    assertEquals(r.svgPath, join(dir, "sub", "bars.svg"));
-    assertEquals(r.pngPath, join(dir, "sub", "bars.png"));
-    assert((await Deno.readTextFile(r.svgPath!)).includes("<svg xmlns"));
-    assertEquals(await pngSize(await Deno.readFile(r.pngPath!)), ["png", 640, 400]);
+    await display(bars(), { saveAs: join(dir, "sub", "bars.png"), scale: 1, title: "Bars" });
+    assertEquals(logged, [
+      `Bars: saved ${join(dir, "sub", "bars.svg")} and ${join(dir, "sub", "bars.png")}`,
+    ]);
+    assert((await Deno.readTextFile(join(dir, "sub", "bars.svg"))).includes("<svg xmlns"));
+    assertEquals(await pngSize(await Deno.readFile(join(dir, "sub", "bars.png"))), [
+      "png",
+      640,
+      400,
+    ]);
+    const saved = await saveFigure(withLegend(), join(dir, "legend"));
+    assertEquals(saved.svgPath, join(dir, "legend.svg"));
+    assertEquals(saved.pngPath, join(dir, "legend.png"));
+    assertEquals(await pngSize(await Deno.readFile(saved.pngPath)), [
+      "png",
+      2 * saved.width,
+      2 * saved.height,
+    ]);
   } finally {
+    console.log = log;
     await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("displayTable: HTML + text/plain in Jupyter, numbers right-aligned, escaped", async () => {
   await withFakeJupyter(async (msgs) => {
-    const text = await displayTable(
+    await displayTable(
       [{ class: "Pop <Tate>", images: 85, mean: 470.5123 }, { class: "Betty", images: 699 }],
       ["class", { key: "images", label: "n" }, "mean"],
       { title: "Counts" },
     );
+    const text = (msgs[0].content.data as Record<string, string>)["text/plain"];
     assertEquals(
       text,
       [
@@ -136,7 +153,6 @@ Deno.test("displayTable: HTML + text/plain in Jupyter, numbers right-aligned, es
       ].join("\n"),
     );
     const data = msgs[0].content.data as Record<string, string>;
-    assertEquals(data["text/plain"], text);
     const { document } = parseHTML(`<html><body>${data["text/html"]}</body></html>`);
     assertEquals(document.querySelector("caption")!.textContent, "Counts");
     const cells = Array.from(document.querySelectorAll("tbody td")).map((td) => td.textContent);

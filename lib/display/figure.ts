@@ -22,17 +22,59 @@ export interface DisplayOptions {
   scale?: number;
 }
 
-/** What {@linkcode display} did. */
-export interface DisplayResult {
-  /** True when the figure was sent to a notebook. */
-  shown: boolean;
-  /** The saved SVG file, with `saveAs`. */
-  svgPath?: string;
-  /** The saved PNG file, with `saveAs`. */
-  pngPath?: string;
-  /** Size of the figure in CSS pixels. */
+/** The files {@linkcode saveFigure} wrote. */
+export interface SavedFigure {
+  /** The SVG file. */
+  svgPath: string;
+  /** The PNG file. */
+  pngPath: string;
+  /** Size of the figure in CSS pixels (the PNG has `scale` times more pixels). */
   width: number;
   height: number;
+}
+
+interface Rendered {
+  svg: string;
+  png: Uint8Array;
+  width: number;
+  height: number;
+}
+
+async function render(fig: Displayable, scale?: number): Promise<Rendered> {
+  const { svg, width, height } = svgDocument(fig);
+  return { svg, png: await svgToPng(svg, { scale }), width, height };
+}
+
+async function writeFiles(r: Rendered, path: string): Promise<SavedFigure> {
+  const ext = extname(path).toLowerCase();
+  const base = ext === ".svg" || ext === ".png" ? path.slice(0, -ext.length) : path;
+  await Deno.mkdir(dirname(base) || ".", { recursive: true });
+  const saved = {
+    svgPath: `${base}.svg`,
+    pngPath: `${base}.png`,
+    width: r.width,
+    height: r.height,
+  };
+  await Deno.writeTextFile(saved.svgPath, `<?xml version="1.0" encoding="UTF-8"?>\n${r.svg}\n`);
+  await Deno.writeFile(saved.pngPath, r.png);
+  return saved;
+}
+
+/**
+ * Saves a chart as `<path>.svg` and `<path>.png` (a trailing `.svg` / `.png`
+ * in `path` is dropped first; folders are created) and returns the paths.
+ *
+ * @example
+ * ```ts
+ * const { pngPath } = await saveFigure(fig, outDir("figures", "01-images", "classes"));
+ * ```
+ */
+export async function saveFigure(
+  fig: Displayable,
+  path: string,
+  options: { scale?: number } = {},
+): Promise<SavedFigure> {
+  return await writeFiles(await render(fig, options.scale), path);
 }
 
 function isHtmlFigure(fig: Displayable): boolean {
@@ -50,7 +92,9 @@ function htmlOf(fig: Displayable): string {
  * rendered by sharp so that untrusted notebooks (e.g. executed headless) still
  * show a picture, and `text/plain` for terminals. With `saveAs` it also writes
  * the SVG and PNG files (the figures of the study report). Outside Jupyter it
- * only saves, and prints the saved path.
+ * only saves, and prints the saved paths. Returns nothing (like IPython's
+ * `display`), so a cell ending with it shows no extra output; use
+ * {@linkcode saveFigure} for the paths.
  *
  * @example
  * ```ts
@@ -59,35 +103,15 @@ function htmlOf(fig: Displayable): string {
  * await display(plot({ marks: [Plot.barY([1, 2, 3])] }), { saveAs: "out/figures/bars" });
  * ```
  */
-export async function display(
-  fig: Displayable,
-  options: DisplayOptions = {},
-): Promise<DisplayResult> {
-  const { svg, width, height } = svgDocument(fig);
-  const png = await svgToPng(svg, { scale: options.scale });
-  const title = options.title ?? `Figure ${Math.round(width)}×${Math.round(height)}`;
-  const result: DisplayResult = { shown: false, width, height };
-
-  if (options.saveAs) {
-    const ext = extname(options.saveAs).toLowerCase();
-    const base = ext === ".svg" || ext === ".png"
-      ? options.saveAs.slice(0, -ext.length)
-      : options.saveAs;
-    await Deno.mkdir(dirname(base) || ".", { recursive: true });
-    result.svgPath = `${base}.svg`;
-    result.pngPath = `${base}.png`;
-    await Deno.writeTextFile(result.svgPath, `<?xml version="1.0" encoding="UTF-8"?>\n${svg}\n`);
-    await Deno.writeFile(result.pngPath, png);
-  }
-
-  const bundle: MimeBundle = { "image/png": toBase64(png), "text/plain": title };
+export async function display(fig: Displayable, options: DisplayOptions = {}): Promise<void> {
+  const r = await render(fig, options.scale);
+  const title = options.title ?? `Figure ${Math.round(r.width)}×${Math.round(r.height)}`;
+  const saved = options.saveAs ? await writeFiles(r, options.saveAs) : undefined;
+  const bundle: MimeBundle = { "image/png": toBase64(r.png), "text/plain": title };
   if (isHtmlFigure(fig)) bundle["text/html"] = htmlOf(fig);
-  else bundle["image/svg+xml"] = svg;
+  else bundle["image/svg+xml"] = r.svg;
   // Show the PNG at its CSS size, not at `scale` times it.
-  const metadata = { "image/png": { width: Math.round(width), height: Math.round(height) } };
-  result.shown = await publish(bundle, { metadata });
-  if (!result.shown && result.svgPath) {
-    console.log(`${title}: saved ${result.svgPath} and ${result.pngPath}`);
-  }
-  return result;
+  const metadata = { "image/png": { width: Math.round(r.width), height: Math.round(r.height) } };
+  const shown = await publish(bundle, { metadata });
+  if (!shown && saved) console.log(`${title}: saved ${saved.svgPath} and ${saved.pngPath}`);
 }

@@ -16,10 +16,11 @@
  *
  * @module
  */
-export { display, type DisplayOptions, type DisplayResult } from "./figure.ts";
+export { display, type DisplayOptions, type SavedFigure, saveFigure } from "./figure.ts";
 export {
   displayTable,
   formatCell,
+  tableCells,
   type TableColumn,
   tableHtml,
   type TableOptions,

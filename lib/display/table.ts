@@ -94,7 +94,8 @@ export function tableHtml(cells: string[][], title?: string): string {
 /**
  * Shows rows as a table: HTML plus a `text/plain` fallback in a notebook, the
  * text in a terminal. Columns default to every key met in the rows; give
- * `columns` to pick, order, relabel or format them. Returns the text table.
+ * `columns` to pick, order, relabel or format them. Returns nothing, so a
+ * cell ending with it shows the table once ({@linkcode tableText} gives the text).
  *
  * @example
  * ```ts
@@ -106,7 +107,7 @@ export async function displayTable<R extends Record<string, unknown>>(
   rows: readonly R[],
   columns?: readonly (TableColumn<R> | (keyof R & string))[],
   options: TableOptions = {},
-): Promise<string> {
+): Promise<void> {
   const cells = tableCells(rows, columns, options.digits ?? 2);
   if (cells[0].length === 0) {
     throw new TypeError("displayTable: no columns (empty rows and no columns given)");
@@ -114,5 +115,4 @@ export async function displayTable<R extends Record<string, unknown>>(
   const text = tableText(cells, options.title);
   const shown = await publish({ "text/html": tableHtml(cells, options.title), "text/plain": text });
   if (!shown) console.log(text);
-  return text;
 }
