@@ -1,6 +1,11 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { parseHTML } from "linkedom";
-import { strategyScoresChart, tprComparisonChart } from "../lib/plots/imbalance.ts";
+import {
+  augmentationGrid,
+  strategyScoresChart,
+  tprComparisonChart,
+} from "../lib/plots/imbalance.ts";
+import { initEngine, tf } from "../lib/engine/mod.ts";
 import type { Figure } from "../lib/plots/dom.ts";
 
 /** Re-parses a chart's markup, as a notebook output would be read. */
@@ -69,4 +74,28 @@ Deno.test("TPR comparison keeps each class with its own values, sorted by traini
   assertEquals(q.texts("y-axis tick label"), names);
   assert.throws(() => tprComparisonChart(names, base, [1]), /to has 1 values for 3 classes/);
   assert.throws(() => tprComparisonChart(names, base, best, { toLabel: "baseline" }), /equal/);
+});
+
+Deno.test("augmentation grid embeds one thumbnail per image and row, labels each row", async () => {
+  await initEngine();
+  const a = tf.fill([3, 8, 6, 3], 200) as tf.Tensor4D;
+  const b = tf.fill([3, 8, 6, 3], 20) as tf.Tensor4D;
+  const p = parse(
+    await augmentationGrid([{ label: "original", images: a }, { label: "aug & co", images: b }], {
+      title: "T",
+      thumb: 40,
+    }),
+  );
+  const imgs = Array.from(p.document.querySelectorAll("image"));
+  assertEquals(imgs.length, 6);
+  assert(imgs.every((i) => (i.getAttribute("href") ?? "").startsWith("data:image/png;base64,")));
+  assertEquals(Number(imgs[0].getAttribute("height")), 40); // 8x6 enlarged to fit 40 px
+  const texts = Array.from(p.document.querySelectorAll("text")).map((t) => t.textContent);
+  assertEquals(texts, ["T", "original", "aug & co"]);
+  const c = tf.fill([2, 8, 6, 3], 1) as tf.Tensor4D;
+  await assert.rejects(
+    () => augmentationGrid([{ label: "x", images: a }, { label: "y", images: c }]),
+    /expected 3 images/,
+  );
+  tf.dispose([a, b, c]);
 });

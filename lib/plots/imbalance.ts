@@ -1,11 +1,14 @@
 /**
  * Charts of notebook 05 (handling the class imbalance): the headline scores
  * of each strategy side by side, and the per-class recall (TPR) of one
- * strategy against another.
+ * strategy against another, and a grid of training images before and after
+ * augmentation.
  * @module
  */
 import * as Plot from "@observablehq/plot";
-import { type Figure, plot } from "./dom.ts";
+import sharp from "sharp";
+import { document, type Figure, plot } from "./dom.ts";
+import type { tf } from "../engine/mod.ts";
 
 /** The headline scores of one strategy (one row of notebook 05's table). */
 export interface StrategyScores {
@@ -164,4 +167,94 @@ export function tprComparisonChart(
       Plot.dot(dots, { x: "tpr", y: "cls", fill: "run", r: 4 }),
     ],
   });
+}
+
+/** One row of {@linkcode augmentationGrid}: a caption and a batch of images (0-255). */
+export interface GridRow {
+  label: string;
+  /** `[b, h, w, c]` float32 0-255 (c = 1, 3 or 4); every row the same batch size. */
+  images: tf.Tensor4D;
+}
+
+/** Options of {@linkcode augmentationGrid}. */
+export interface AugmentationGridOptions {
+  /** Thumbnail size in px (default 96; small images are enlarged with nearest-neighbour). */
+  thumb?: number;
+  /** A title line above the grid. */
+  title?: string;
+}
+
+function escXml(text: string): string {
+  return text.replace(
+    /[&<>"]/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!,
+  );
+}
+
+/**
+ * Images as they reach the model: one row per batch (e.g. the originals,
+ * then the same images augmented at two steps), one column per image, as a
+ * self-contained SVG (PNG thumbnails embedded).
+ *
+ * @example
+ * ```ts
+ * await display(await augmentationGrid([
+ *   { label: "original", images: x },
+ *   { label: "augmented, step 0", images: augmentImages(x, { epoch: 0, step: 0 }) },
+ * ]));
+ * ```
+ */
+export async function augmentationGrid(
+  rows: readonly GridRow[],
+  options: AugmentationGridOptions = {},
+): Promise<Figure> {
+  if (rows.length === 0) throw new RangeError("augmentationGrid: no rows");
+  const n = rows[0].images.shape[0];
+  for (const r of rows) {
+    if (r.images.rank !== 4 || r.images.shape[0] !== n) {
+      throw new RangeError(
+        `augmentationGrid: row "${r.label}" has shape ${r.images.shape}, expected ${n} images`,
+      );
+    }
+  }
+  const thumb = options.thumb ?? 96;
+  const pad = 6, labelW = 150, head = options.title ? 26 : 0;
+  const width = labelW + n * (thumb + pad) + pad;
+  const height = head + rows.length * (thumb + pad) + pad;
+  const cells: string[] = [];
+  for (const [ri, row] of rows.entries()) {
+    const [, h, w, c] = row.images.shape;
+    const data = await row.images.data();
+    const y0 = head + pad + ri * (thumb + pad);
+    cells.push(
+      `<text x="${pad}" y="${y0 + thumb / 2 + 4}" font-size="12">${escXml(row.label)}</text>`,
+    );
+    for (let i = 0; i < n; i++) {
+      const px = Uint8Array.from(
+        data.subarray(i * h * w * c, (i + 1) * h * w * c),
+        (v) => Math.max(0, Math.min(255, Math.round(v))),
+      );
+      const png = await sharp(px, { raw: { width: w, height: h, channels: c as 1 | 3 | 4 } })
+        .resize(thumb, thumb, { fit: "inside", kernel: "nearest" })
+        .png()
+        .toBuffer({ resolveWithObject: true });
+      const x0 = labelW + i * (thumb + pad);
+      cells.push(
+        `<image class="grid-image" x="${x0 + (thumb - png.info.width) / 2}" ` +
+          `y="${y0 + (thumb - png.info.height) / 2}" width="${png.info.width}" ` +
+          `height="${png.info.height}" href="data:image/png;base64,${
+            png.data.toString("base64")
+          }"/>`,
+      );
+    }
+  }
+  const title = options.title
+    ? `<text x="${pad}" y="20" font-size="15" font-weight="bold">${escXml(options.title)}</text>`
+    : "";
+  const svg = `<svg width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
+    `font-family="system-ui, sans-serif" fill="currentColor">` +
+    `<rect width="100%" height="100%" fill="white"/>${title}${cells.join("")}</svg>`;
+  const holder = document.createElement("div");
+  holder.innerHTML = svg;
+  return holder.firstElementChild as Figure;
 }
