@@ -1,0 +1,13 @@
+/**
+ * Everything the notebooks use, one import: `import * as acmc from "../lib/mod.ts"`.
+ * @module
+ */
+export * from "./config/mod.ts";
+export * from "./report/mod.ts";
+export * from "./engine/mod.ts";
+export * from "./plots/mod.ts";
+export * from "./display/mod.ts";
+export * from "./data/mod.ts";
+export * from "./data/scan.ts";
+export * from "./synth/mod.ts";
+export * from "./jupyter/mod.ts";
