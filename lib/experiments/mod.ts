@@ -5,3 +5,5 @@
  */
 export * from "./imbalance.ts";
 export * from "./image_size.ts";
+export * from "./elephant.ts";
+export * from "./study_data.ts";

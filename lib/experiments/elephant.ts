@@ -1,0 +1,252 @@
+/**
+ * Notebook 04, "the elephant in the room": what accuracy hides on an
+ * imbalanced dataset. From validation predictions: both confusion matrices,
+ * per-class scores, macro-F1 / balanced accuracy / MCC beside accuracy, and
+ * the regression of each class's recall (TPR) on its size; the same for the
+ * original study's 512 px confusion matrix.
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { outDir, ROOT } from "../config/mod.ts";
+import {
+  type ClassificationReport,
+  classificationReport,
+  confusionMatrix,
+  type Matrix,
+  type MetricsSummary,
+  normalizeConfusion,
+  readConfusionCsv,
+  type RegressionBand,
+  regressionBand,
+  type SavedPredictions,
+  summarizeConfusion,
+  writePredictions,
+} from "../metrics/mod.ts";
+import type { SizePoint } from "../plots/metrics.ts";
+import { studySplit } from "./study_data.ts";
+import { initEngine } from "../engine/mod.ts";
+import { resnet50 } from "../models/mod.ts";
+import { earlyStopping, fit, loadCheckpoint, modelCheckpoint, predict } from "../train/mod.ts";
+
+/** Everything notebook 04 shows for one model. */
+export interface ElephantAnalysis {
+  classNames: string[];
+  /** Counts, rows true, columns predicted. */
+  cm: Matrix;
+  /** Row-normalised (`normalize="true"`). */
+  normalized: Matrix;
+  summary: MetricsSummary;
+  report: ClassificationReport;
+  /** One point per class: its size and its recall. */
+  points: SizePoint[];
+  /** OLS of recall on class size with its bootstrap band. */
+  band: RegressionBand;
+}
+
+/** Options of {@linkcode analyzePredictions}. */
+export interface AnalyzeOptions {
+  /** Validation predictions (true and predicted labels, class names). */
+  predictions: Pick<SavedPredictions, "labels" | "predicted" | "classNames">;
+  /** Images per class (by class name): the x of the regression. */
+  classSizes: Record<string, number>;
+  /** Bootstrap resamples (default 1000), level (default 95) and seed (default 0). */
+  nBoot?: number;
+  ci?: number;
+  seed?: number;
+}
+
+/** Scores, matrices and the TPR-vs-size regression of a model's validation predictions. */
+export function analyzePredictions(options: AnalyzeOptions): ElephantAnalysis {
+  const { labels, predicted, classNames } = options.predictions;
+  const cm = confusionMatrix(labels, predicted, { numClasses: classNames.length });
+  return analyzeMatrix(cm, classNames, options);
+}
+
+/** {@linkcode analyzePredictions} from a confusion matrix. */
+export function analyzeMatrix(
+  cm: Matrix,
+  classNames: string[],
+  options: Omit<AnalyzeOptions, "predictions">,
+): ElephantAnalysis {
+  const missing = classNames.filter((c) => !(options.classSizes[c] >= 0));
+  if (missing.length) {
+    throw new Error(`analyzeMatrix: no class size for ${missing.join(", ")}`);
+  }
+  const summary = summarizeConfusion(cm, classNames);
+  const points = summary.perClass.map((c) => ({
+    name: c.name,
+    size: options.classSizes[c.name],
+    tpr: c.tpr,
+  }));
+  const band = regressionBand(points.map((p) => p.size), points.map((p) => p.tpr), {
+    nBoot: options.nBoot,
+    ci: options.ci,
+    seed: options.seed,
+  });
+  return {
+    classNames,
+    cm,
+    normalized: normalizeConfusion(cm, "true"),
+    summary,
+    report: classificationReport(cm, classNames),
+    points,
+    band,
+  };
+}
+
+/**
+ * The original study's 512 px ImageNet run, from `reference/`: its confusion
+ * matrix (blog label order) and the dataset's class counts.
+ */
+export async function studyAnalysis(
+  options: Omit<AnalyzeOptions, "predictions" | "classSizes"> = {},
+): Promise<ElephantAnalysis> {
+  const { labels, matrix } = await readConfusionCsv(
+    join(ROOT, "reference", "acmc-cm512-imagenet.csv"),
+  );
+  const ref = JSON.parse(await Deno.readTextFile(join(ROOT, "reference", "acmc-dataset.json")));
+  return analyzeMatrix(matrix, labels, { ...options, classSizes: ref.counts });
+}
+
+/** One row of the per-class table. */
+export interface ClassRow extends Record<string, unknown> {
+  class: string;
+  images: number;
+  support: number;
+  tp: number;
+  fn: number;
+  fp: number;
+  tpr: number;
+  precision: number;
+  f1: number;
+}
+
+/** The per-class table, sorted by class size (largest first). */
+export function perClassTable(a: ElephantAnalysis): ClassRow[] {
+  return a.summary.perClass.map((c, i) => ({
+    class: c.name,
+    images: a.points[i].size,
+    support: c.support,
+    tp: c.tp,
+    fn: c.fn,
+    fp: c.fp,
+    tpr: c.tpr,
+    precision: c.precision,
+    f1: c.f1,
+  })).sort((x, y) => y.images - x.images);
+}
+
+/** The headline scores side by side. */
+export function headlineRows(
+  columns: Record<string, ElephantAnalysis>,
+): Record<string, string | number>[] {
+  const metrics: [string, (s: MetricsSummary) => number | string][] = [
+    ["validation images", (s) => s.total],
+    ["correct", (s) => s.correct],
+    ["accuracy", (s) => s.accuracy],
+    ["balanced accuracy (mean recall)", (s) => s.balancedAccuracy],
+    ["macro-F1", (s) => s.macroF1],
+    ["weighted F1", (s) => s.weightedF1],
+    ["multiclass MCC", (s) => s.mcc],
+    ["classes never predicted right", (s) => s.perClass.filter((c) => c.tp === 0).length],
+  ];
+  return metrics.map(([label, f]) => ({
+    metric: label,
+    ...Object.fromEntries(Object.entries(columns).map(([name, a]) => [name, f(a.summary)])),
+  }));
+}
+
+/** Where notebooks 02 and 03 save validation predictions, in the order notebook 04 looks. */
+export function predictionCandidates(): string[] {
+  return [
+    outDir("checkpoints", "02-scratch", "val-predictions.json"),
+    outDir("checkpoints", "03-image-size", "val-predictions.json"),
+    outDir("checkpoints", "04-elephant", "val-predictions.json"),
+  ];
+}
+
+/** The first saved predictions file that exists, or null. */
+export function findSavedPredictions(candidates = predictionCandidates()): string | null {
+  return candidates.find((p) => existsSync(p)) ?? null;
+}
+
+/** Options of {@linkcode trainForPredictions}. */
+export interface TrainForPredictionsOptions {
+  /** Dataset folder. */
+  dir: string;
+  imageSize: number;
+  epochs: number;
+  batchSize?: number;
+  seed?: number;
+  maxTrain?: number;
+  maxVal?: number;
+  learningRate?: number;
+  patience?: number;
+  /** Where to save (default `outDir("checkpoints", "04-elephant")`). */
+  saveDir?: string;
+}
+
+/**
+ * Trains a ResNet50 from scratch (as notebook 02, short) and saves its
+ * validation predictions, for when no notebook has saved any. Returns them
+ * with the path written.
+ */
+export async function trainForPredictions(
+  options: TrainForPredictionsOptions,
+): Promise<{ path: string; predictions: SavedPredictions }> {
+  await initEngine();
+  const seed = options.seed ?? 123;
+  const [train, valid] = await studySplit(options.dir, {
+    imageSize: options.imageSize,
+    batchSize: options.batchSize ?? 8,
+    seed,
+    maxTrain: options.maxTrain,
+    maxVal: options.maxVal,
+    cache: "memory",
+  });
+  const classNames = train.classNames;
+  const model = resnet50({
+    inputShape: [options.imageSize, options.imageSize, 3],
+    classes: classNames.length,
+    preprocess: true,
+    seed,
+  });
+  const dir = options.saveDir ?? outDir("checkpoints", "04-elephant");
+  const ckpt = join(dir, "best.ckpt");
+  try {
+    const save = modelCheckpoint({
+      path: ckpt,
+      monitor: "val_accuracy",
+      saveBestOnly: true,
+      saveWeightsOnly: true,
+    });
+    await fit(model, train, {
+      epochs: options.epochs,
+      learningRate: options.learningRate ?? 1e-4,
+      validationData: valid,
+      callbacks: [
+        earlyStopping({ monitor: "val_accuracy", patience: options.patience ?? 5 }),
+        save,
+      ],
+      seed,
+    });
+    const best = await loadCheckpoint(model, ckpt);
+    const p = await predict(model, valid);
+    const predictions: SavedPredictions = {
+      model: "resnet50-scratch (notebook 04 fallback)",
+      imageSize: options.imageSize,
+      checkpoint: ckpt,
+      bestEpoch: best.epoch === null ? null : best.epoch + 1,
+      classNames,
+      filePaths: valid.filePaths,
+      labels: p.labels,
+      predicted: p.predicted,
+      probs: p.probs,
+    };
+    const path = await writePredictions(join(dir, "val-predictions.json"), predictions);
+    return { path, predictions };
+  } finally {
+    model.dispose();
+  }
+}
