@@ -15,7 +15,7 @@ import {
   nativeTensorCount,
   tf,
 } from "../lib/engine/mod.ts";
-import { batchNormalization, fusedBatchNormTraining } from "../lib/engine/ops.ts";
+import { adam, batchNormalization, fusedBatchNormTraining } from "../lib/engine/ops.ts";
 import { ROOT } from "./_python.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -135,6 +135,63 @@ Deno.test(
   },
 );
 
+Deno.test("the Relu gradient (native ReluGrad) agrees with the pure-JS backend", opts, async () => {
+  const [n, j] = await onBoth(() => {
+    const x = tf.tensor2d([[-2, -0.5, 0, 0.5], [3, -1, 1e-3, -1e-3]]);
+    const dy = tf.tensor2d([[1, 2, 3, 4], [5, 6, 7, 8]]);
+    return tf.grad((a: tf.Tensor) => tf.relu(a).mul(dy).sum())(x);
+  });
+  assertClose(n, j, 0, "relu grad");
+  assertEquals(Array.from(n[0]), [0, 0, 0, 4, 5, 0, 7, 0]);
+});
+
+Deno.test(
+  "native Adam follows Keras' update rule and agrees with the pure-JS backend",
+  opts,
+  async () => {
+    await initEngine({ quiet: true });
+    const lr = 0.1, b1 = 0.9, b2 = 0.999, eps = 1e-7;
+    const gs = [[0.5, -2, 1e-3], [0.25, 1, -4]];
+    const run = async () => {
+      const w = tf.variable(
+        tf.tensor1d([1, 2, 3]),
+        true,
+        `adam_w_${tf.getBackend()}_${Math.random()}`,
+      );
+      const opt = adam(lr, b1, b2, eps);
+      for (const g of gs) opt.applyGradients([{ name: w.name, tensor: tf.tensor1d(g) }]);
+      const weights = await opt.getWeights();
+      assertEquals(weights.map((x) => x.name), ["iter", `${w.name}/m`, `${w.name}/v`]);
+      const out = w.dataSync() as Float32Array;
+      opt.dispose();
+      w.dispose();
+      return out;
+    };
+    // Keras 3: m, v moments; w -= lr*sqrt(1-b2^t)/(1-b1^t) * m/(sqrt(v)+eps).
+    const want = [1, 2, 3];
+    const m = [0, 0, 0], v = [0, 0, 0];
+    gs.forEach((g, t) => {
+      const alpha = lr * Math.sqrt(1 - b2 ** (t + 1)) / (1 - b1 ** (t + 1));
+      for (let i = 0; i < 3; i++) {
+        m[i] = b1 * m[i] + (1 - b1) * g[i];
+        v[i] = b2 * v[i] + (1 - b2) * g[i] ** 2;
+        want[i] -= alpha * m[i] / (Math.sqrt(v[i]) + eps);
+      }
+    });
+    assertEquals(tf.getBackend(), "tensorflow");
+    const native = await run();
+    await tf.setBackend("cpu");
+    let js: Float32Array;
+    try {
+      js = await run();
+    } finally {
+      await tf.setBackend("tensorflow");
+    }
+    assertClose([native], [Float32Array.from(want)], 1e-5, "native Adam vs Keras rule");
+    assertClose([js], [Float32Array.from(want)], 1e-5, "pure-JS Adam vs Keras rule");
+  },
+);
+
 Deno.test("the fused BatchNormalization layer trains like tfjs' own", opts, async () => {
   await initEngine({ quiet: true });
   const step = async (fused: boolean) => {
@@ -202,7 +259,7 @@ Deno.test(
     })
       .apply(h) as tf.SymbolicTensor;
     const model = tf.model({ inputs: inp, outputs: out });
-    model.compile({ optimizer: tf.train.adam(0.05), loss: "categoricalCrossentropy" });
+    model.compile({ optimizer: adam(0.05), loss: "categoricalCrossentropy" });
     const losses: number[] = [];
     let tensorsAfterFirst = 0;
     for (let i = 0; i < 12; i++) {

@@ -6,8 +6,9 @@
  * - loader: image loading throughput (tools/bench/loader.ts, when present).
  *
  * Flags: `--only train|loader`, `--sizes 128,256`, `--steps 10`,
- * `--warmup 2`, `--batch 8`, `--bn fused|layers`, `--model auto|lib|bench`,
- * `--side ours|keras` (one side only), `--json FILE` (write the runs).
+ * `--warmup 2`, `--batch 8`, `--bn fused|layers`, `--opt native|tfjs`, `--model auto|lib|bench`,
+ * `--side ours|keras` (one side only), `--baseline` (ours without the engine's
+ * fixes: the "before" figures), `--json FILE` (write the runs).
  * Quick run: `deno task bench --only train --sizes 64 --steps 3 --warmup 1`.
  *
  * Figures are noisy on a shared machine: compare sides from the same run.
@@ -27,8 +28,10 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "2" },
     batch: { type: "string", default: "8" },
     bn: { type: "string", default: "fused" },
+    opt: { type: "string", default: "native" },
     model: { type: "string", default: "auto" },
     side: { type: "string" },
+    baseline: { type: "boolean", default: false },
     json: { type: "string" },
   },
 });
@@ -65,6 +68,8 @@ if (only === undefined || only === "train") {
     warmup: int("warmup", values.warmup, 0),
     batch: int("batch", values.batch, 1),
     bn: oneOf("bn", values.bn, ["fused", "layers"]),
+    opt: oneOf("opt", values.opt, ["native", "tfjs"]),
+    baseline: values.baseline,
     model: oneOf("model", values.model, ["auto", "lib", "bench"]),
     sides: values.side ? [oneOf("side", values.side, ["ours", "keras"])] : undefined,
   });

@@ -11,6 +11,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cpus } from "node:os";
 import { installNodeCompat } from "./compat.ts";
+import { installFastGradients } from "./ops.ts";
 
 /** The project root (two levels above this file). */
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -46,6 +47,12 @@ export interface EngineOptions {
    * Default: `TF_NUM_INTEROP_THREADS`, else TensorFlow's choice.
    */
   interOpThreads?: number;
+  /**
+   * Replace tfjs gradients that expand into many kernels with native ones
+   * (Relu -> ReluGrad; see ops.ts). Default true; `ACMC_FAST_GRADIENTS=0`
+   * turns it off (for before/after benchmarks).
+   */
+  fastGradients?: boolean;
   /** Print no line about the engine chosen (warnings are still printed). Default false. */
   quiet?: boolean;
 }
@@ -297,6 +304,8 @@ async function load(options: EngineOptions): Promise<string> {
     return info.backend;
   }
 
+  // Relu's gradient as one native kernel (see ops.ts).
+  if (options.fastGradients ?? Deno.env.get("ACMC_FAST_GRADIENTS") !== "0") installFastGradients();
   const backend = tf.backend() as unknown as NativeBackend;
   const onGpu = Boolean(backend.isUsingGpuDevice);
   const gpus = requested === "cpu" ? [] : nvidiaGpus();

@@ -35,3 +35,11 @@ export {
   nativeTensorCount,
 } from "./engine.ts";
 export { installNodeCompat } from "./compat.ts";
+export {
+  adam,
+  batchNormalization,
+  type FusedBatchNormResult,
+  fusedBatchNormTraining,
+  hasFusedKernels,
+  installFastGradients,
+} from "./ops.ts";

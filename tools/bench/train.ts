@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { initEngine, tf } from "../../lib/engine/mod.ts";
-import { batchNormalization } from "../../lib/engine/ops.ts";
+import { adam, batchNormalization } from "../../lib/engine/ops.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const PYTHON = join(ROOT, ".venv", "bin", "python");
@@ -36,6 +36,13 @@ export interface TrainBenchOptions {
   model?: "lib" | "bench" | "auto";
   /** Batch norm in the bench builder: "fused" (lib/engine/ops.ts) or tfjs "layers". */
   bn?: "fused" | "layers";
+  /** Our optimizer: "native" (lib/engine adam, ResourceApplyAdam) or "tfjs" (tf.train.adam). */
+  opt?: "native" | "tfjs";
+  /**
+   * Our side without the engine's fixes (tfjs-layers batch norm, tfjs Adam,
+   * tfjs Relu gradient): the "before" figures. Default false.
+   */
+  baseline?: boolean;
   /** Which sides to run. Default both. */
   sides?: ("ours" | "keras")[];
 }
@@ -163,11 +170,14 @@ async function buildOurs(
 /** Runs one measurement of our engine in this process. */
 export async function runOurs(
   size: number,
-  o: Required<Pick<TrainBenchOptions, "steps" | "warmup" | "batch" | "classes" | "model" | "bn">>,
+  o: Required<
+    Pick<TrainBenchOptions, "steps" | "warmup" | "batch" | "classes" | "model" | "bn" | "opt">
+  >,
 ): Promise<TrainRun> {
   await initEngine({ quiet: true });
   const { model, detail } = await buildOurs(size, o.classes, o.model, o.bn);
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: "categoricalCrossentropy" });
+  const optimizer = o.opt === "native" ? adam(1e-3) : tf.train.adam(1e-3);
+  model.compile({ optimizer, loss: "categoricalCrossentropy" });
   const x = tf.randomUniform([o.batch, size, size, 3], 0, 1, "float32", 1);
   const labels = tf.tensor1d(
     Array.from({ length: o.batch }, (_, i) => (i * 7) % o.classes),
@@ -195,17 +205,22 @@ export async function runOurs(
     peakRssBytes: peakRssBytes(),
     firstLoss: losses[0],
     lastLoss: losses[losses.length - 1],
-    detail: `Deno ${Deno.version.deno}, tfjs-node backend "${tf.getBackend()}", ${detail}`,
+    detail: `Deno ${Deno.version.deno}, tfjs-node backend "${tf.getBackend()}", ${detail}, ` +
+      `${o.opt} Adam, ${Deno.env.get("ACMC_FAST_GRADIENTS") === "0" ? "tfjs" : "native"} ReluGrad`,
   };
 }
 
-async function worker(args: string[], parse: (s: string) => TrainRun): Promise<TrainRun> {
+async function worker(
+  args: string[],
+  parse: (s: string) => TrainRun,
+  env: Record<string, string> = {},
+): Promise<TrainRun> {
   const [cmd, ...rest] = args;
   const out = await new Deno.Command(cmd, {
     args: rest,
     stdout: "piped",
     stderr: "piped",
-    env: { TF_CPP_MIN_LOG_LEVEL: "2", TF_ENABLE_ONEDNN_OPTS: "0" },
+    env: { TF_CPP_MIN_LOG_LEVEL: "2", TF_ENABLE_ONEDNN_OPTS: "0", ...env },
   }).output();
   const stdout = new TextDecoder().decode(out.stdout);
   if (!out.success) {
@@ -224,7 +239,8 @@ const gb = (b: number) => (b / 2 ** 30).toFixed(2);
 function line(r: TrainRun): string {
   const who = r.side === "ours" ? "ours (Deno)   " : "Keras (Python)";
   return `train ${r.size}px ${who}: ${r.imgPerS.toFixed(2)} img/s ` +
-    `(median ${(r.medianStepS * 1000).toFixed(0)} ms/step of ${r.steps}), ` +
+    `(median ${(r.medianStepS * 1000).toFixed(0)} ms/step of ${r.steps}, ` +
+    `min ${(Math.min(...r.stepS) * 1000).toFixed(0)}), ` +
     `peak RSS ${gb(r.peakRssBytes)} GiB, loss ${r.firstLoss.toFixed(3)} -> ` +
     `${r.lastLoss.toFixed(3)}  [${r.detail}]`;
 }
@@ -243,7 +259,8 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
     batch: options.batch ?? 8,
     classes: options.classes ?? 23,
     model: options.model ?? "auto",
-    bn: options.bn ?? "fused",
+    bn: options.baseline ? "layers" : options.bn ?? "fused",
+    opt: options.baseline ? "tfjs" : options.opt ?? "native",
     sides: options.sides ?? ["ours", "keras"],
   };
   const self = fileURLToPath(import.meta.url);
@@ -264,9 +281,25 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
         String(o.classes),
       ];
       const args = side === "ours"
-        ? [deno, "run", "-A", self, "--worker", ...common, "--model", o.model, "--bn", o.bn]
+        ? [
+          deno,
+          "run",
+          "-A",
+          self,
+          "--worker",
+          ...common,
+          "--model",
+          o.model,
+          "--bn",
+          o.bn,
+          "--opt",
+          o.opt,
+        ]
         : [PYTHON, join(ROOT, "tools", "bench", "keras_train.py"), ...common];
-      const r = await worker(args, (s) => JSON.parse(s) as TrainRun);
+      const env: Record<string, string> = side === "ours" && options.baseline
+        ? { ACMC_FAST_GRADIENTS: "0" }
+        : {};
+      const r = await worker(args, (s) => JSON.parse(s) as TrainRun, env);
       runs.push(r);
       console.log(line(r));
     }
@@ -309,6 +342,7 @@ if (import.meta.main) {
       classes: { type: "string", default: "23" },
       model: { type: "string", default: "auto" },
       bn: { type: "string", default: "fused" },
+      opt: { type: "string", default: "native" },
     },
   });
   if (!values.worker) {
@@ -325,6 +359,7 @@ if (import.meta.main) {
     classes: Number(values.classes),
     model: values.model as "lib" | "bench" | "auto",
     bn: values.bn as "fused" | "layers",
+    opt: values.opt as "native" | "tfjs",
   });
   console.log(JSON.stringify(r));
 }
