@@ -3,14 +3,15 @@
 Reads one JSON request on stdin, writes one JSON answer on stdout.
 
 Requests (field "op"):
-- "index": {directory, kwargs}: calls image_dataset_from_directory(directory,
-  **kwargs) (camelCase kwargs are not accepted: pass Keras names) and returns
-  {"datasets": [{"file_paths", "class_names", "labels"}...]} or {"error": msg}.
-  Labels are read back from the dataset in file order (shuffle is taken from
-  kwargs, so the caller passes shuffle=False for in-order labels, or we rebuild
-  them from the same seeded index when shuffle=True).
+- "index": {directory, cases: [kwargs...]}: for each case calls
+  image_dataset_from_directory(directory, **kwargs) (Keras argument names) and
+  returns {"results": [{"datasets": [{"file_paths", "class_names", "labels",
+  "cardinality"}...]} or {"error": msg}]}. Labels per file in Keras' order
+  before per-epoch shuffling come from the same seeded `index_directory` call
+  Keras makes (asserted to give the dataset's `file_paths`).
 - "pixels": {files, channels, image_size, crop, pad, interpolation}: runs
   Keras' own `_load_image_tf` on each file; returns base64 float32 arrays.
+  {jobs: [request...]} runs several and returns {"results": [...]}.
 - "decode": {files, channels}: tf.image.decode_image(channels, expand_animations
   =False); returns base64 uint8 arrays with their shapes.
 - "shuffle": {n, seed}: np.random.RandomState(seed).shuffle(list(range(n))).
@@ -41,14 +42,22 @@ def op_shuffle(req):
 
 
 def op_index(req):
+    return {"results": [index_case(req["directory"], kw) for kw in req["cases"]]}
+
+
+def index_case(directory, kwargs):
     from keras.src.utils import dataset_utils
     from keras.src.utils import image_dataset_utils as idu
 
-    kwargs = dict(req.get("kwargs", {}))
+    kwargs = dict(kwargs)
     kwargs.setdefault("verbose", False)
-    directory = req["directory"]
+    if "image_size" in kwargs:
+        kwargs["image_size"] = tuple(kwargs["image_size"])
     try:
-        result = idu.image_dataset_from_directory(directory, **kwargs)
+        # Keras shuffles a `labels` list in place: give it a copy
+        result = idu.image_dataset_from_directory(
+            directory, **{k: (list(v) if k == "labels" and isinstance(v, list) else v) for k, v in kwargs.items()}
+        )
     except Exception as e:  # noqa: BLE001
         return {"error": f"{type(e).__name__}: {e}"}
     datasets = result if isinstance(result, list) else [result]
@@ -88,6 +97,8 @@ def op_index(req):
 
 
 def op_pixels(req):
+    if "jobs" in req:
+        return {"results": [op_pixels(job) for job in req["jobs"]]}
     from keras.src.utils import image_dataset_utils as idu
 
     out = []
@@ -128,7 +139,13 @@ def op_decode(req):
 def main():
     req = json.load(sys.stdin)
     ops = {"shuffle": op_shuffle, "index": op_index, "pixels": op_pixels, "decode": op_decode}
-    json.dump(ops[req["op"]](req), sys.stdout)
+    out = sys.stdout
+    sys.stdout = sys.stderr  # Keras prints "Using N files for training." even when not verbose
+    try:
+        result = ops[req["op"]](req)
+    finally:
+        sys.stdout = out
+    json.dump(result, out)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,744 @@
+/**
+ * `imageDatasetFromDirectory`: Keras 3's `image_dataset_from_directory` in
+ * TypeScript. Same files, labels and validation split as Keras for the same
+ * folder and seed (numpy's `RandomState` shuffle reproduced bit for bit), the
+ * same pixels (TF-like decoding, half-pixel bilinear resize, float32 0-255),
+ * and decoding ahead of the consumer with a bounded prefetch and optional
+ * caches.
+ *
+ * Per-epoch order: a shuffled dataset draws a new order on each pass with a
+ * buffer shuffle of the same buffer size as Keras (`batchSize * 8`, 1024 when
+ * unbatched), seeded from `seed` and the epoch number. tf.data's own random
+ * stream cannot be reproduced, so the per-epoch order differs from TF's; the
+ * split (which files are training / validation) is identical.
+ *
+ * @module
+ */
+import { tf } from "../engine/mod.ts";
+import type { Batch, BatchDataset } from "./types.ts";
+import {
+  ALLOWLIST_FORMATS,
+  checkValidationSplitArg,
+  indexDirectory,
+  trainingOrValidationSplit,
+} from "./files.ts";
+import { bufferShuffleOrder, MT19937 } from "./random.ts";
+import {
+  decodeImage,
+  DEFAULT_LIMIT_INPUT_PIXELS,
+  ImageDecodeError,
+  imageHeader,
+} from "./decode.ts";
+import { type Interpolation, resizeImage } from "./resize.ts";
+import {
+  type CacheMode,
+  defaultCacheDir,
+  DiskCache,
+  isInside,
+  toFloat32,
+  toUint8,
+} from "./cache.ts";
+
+/** How labels are encoded in batches (Keras `label_mode`). */
+export type LabelMode = "int" | "categorical" | "binary" | null;
+
+/** What the `map` hook receives besides the batch. */
+export interface MapContext {
+  /** 0-based epoch (pass over the dataset). */
+  epoch: number;
+  /** 0-based batch index within the epoch. */
+  step: number;
+}
+
+/** A file that could not be loaded and was skipped (`onBadFile: "skip"`). */
+export interface SkippedFile {
+  /** The file path. */
+  path: string;
+  /** Why it was skipped. */
+  error: string;
+}
+
+/** Options shared by {@linkcode imageDatasetFromDirectory} and {@linkcode datasetFromFiles}. */
+export interface LoadOptions {
+  /** `"int"` (default), `"categorical"`, `"binary"` (2 classes) or null (images only). */
+  labelMode?: LabelMode;
+  /** `"rgb"` (3 channels, default), `"grayscale"` (1) or `"rgba"` (4). */
+  colorMode?: "rgb" | "grayscale" | "rgba";
+  /** Images per batch (default 32), or null for batches of one image (see {@linkcode ImageDataset}). */
+  batchSize?: number | null;
+  /** `[height, width]` (or one number for a square) to resize to. Default `[256, 256]`. */
+  imageSize?: [number, number] | number;
+  /** Shuffle each epoch (and, for directories, the file list before splitting). */
+  shuffle?: boolean;
+  /** Integer seed in [0, 2**32-1]; random when null. */
+  seed?: number | null;
+  /** `"bilinear"` (default) or `"nearest"` (TF half-pixel semantics). */
+  interpolation?: Interpolation;
+  /** Crop to the target aspect ratio before resizing (Keras `smart_resize`). */
+  cropToAspectRatio?: boolean;
+  /** Resize to fit then zero-pad to the target size (TF `resize_with_pad`). */
+  padToAspectRatio?: boolean;
+  /**
+   * Keep resized images (rounded to uint8) between epochs: `"memory"`, `"disk"`
+   * (under `cacheDir`, default `outDir("cache", "images")`), or false (default).
+   * With a cache every epoch, the first included, yields the rounded values.
+   */
+  cache?: CacheMode;
+  /** Folder of the disk cache. Must not be inside the dataset folder. */
+  cacheDir?: string;
+  /**
+   * Check every file before the dataset is returned: `true` / `"decode"` decodes
+   * each (filling the cache when one is on), `"header"` reads headers only.
+   * Default false (a bad file then fails at its first read).
+   */
+  validate?: boolean | "decode" | "header";
+  /** On a bad file: `"error"` (default) throws naming it; `"skip"` drops it and lists it in `skippedFiles`. */
+  onBadFile?: "error" | "skip";
+  /** Largest accepted `width * height` of a source image (decompression bombs). Default 268,402,689. */
+  limitInputPixels?: number;
+  /** Images decoded at the same time (default 4). */
+  concurrency?: number;
+  /** Batches prepared ahead of the consumer (default 2). */
+  prefetch?: number;
+  /**
+   * Applied to each batch before it is yielded (augmentation). Input tensors
+   * that the result does not reuse are disposed after the call.
+   */
+  map?: (batch: Batch, ctx: MapContext) => Batch;
+  /** Print Keras' "Found N files belonging to K classes." lines. Default true for directories. */
+  verbose?: boolean;
+}
+
+/** Options of {@linkcode imageDatasetFromDirectory} (Keras names, camelCased). */
+export interface ImageDatasetOptions extends LoadOptions {
+  /** `"inferred"` (default: from the class folders), integer labels in file order, or null. */
+  labels?: "inferred" | number[] | null;
+  /** Class order (subfolder names); default the sorted subfolders. */
+  classNames?: string[] | null;
+  /** Fraction of the files held out for validation (0-1). */
+  validationSplit?: number | null;
+  /** `"training"`, `"validation"` or `"both"` (returns `[train, val]`). */
+  subset?: "training" | "validation" | "both" | null;
+  /** Walk into symlinked subfolders. */
+  followLinks?: boolean;
+  /** Accept class folders without images (Keras does); default false: an error names them. */
+  allowEmptyClasses?: boolean;
+}
+
+interface Loaded {
+  index: number;
+  image?: Float32Array;
+  error?: Error;
+}
+
+const SUPPORTED_INTERPOLATIONS = ["bilinear", "nearest"];
+const KERAS_INTERPOLATIONS = [
+  "bilinear",
+  "nearest",
+  "bicubic",
+  "area",
+  "lanczos3",
+  "lanczos5",
+  "gaussian",
+  "mitchellcubic",
+];
+
+function normaliseSize(imageSize: [number, number] | number | undefined): [number, number] {
+  const s = imageSize ?? [256, 256];
+  const size: unknown[] = typeof s === "number" ? [s, s] : Array.isArray(s) ? s : [];
+  if (size.length !== 2 || !size.every((v) => Number.isInteger(v) && (v as number) > 0)) {
+    throw new Error(
+      `Invalid \`imageSize\` value. Expected a tuple of 2 positive integers. Received: imageSize=${
+        JSON.stringify(imageSize)
+      }`,
+    );
+  }
+  return size as [number, number];
+}
+
+function channelsOf(colorMode: string | undefined): 1 | 3 | 4 {
+  switch (colorMode ?? "rgb") {
+    case "rgb":
+      return 3;
+    case "rgba":
+      return 4;
+    case "grayscale":
+      return 1;
+    default:
+      throw new Error(
+        `\`colorMode\` must be one of {"rgb", "rgba", "grayscale"}. Received: colorMode=${colorMode}`,
+      );
+  }
+}
+
+function checkInterpolation(interpolation: string | undefined): Interpolation {
+  const m = (interpolation ?? "bilinear").toLowerCase();
+  if (!KERAS_INTERPOLATIONS.includes(m)) {
+    throw new Error(
+      `Argument \`interpolation\` should be one of ${
+        JSON.stringify(KERAS_INTERPOLATIONS)
+      }. Received: interpolation=${interpolation}`,
+    );
+  }
+  if (!SUPPORTED_INTERPOLATIONS.includes(m)) {
+    throw new Error(
+      `interpolation="${m}" is valid in Keras but not implemented by this loader; ` +
+        `use one of ${JSON.stringify(SUPPORTED_INTERPOLATIONS)}.`,
+    );
+  }
+  return m as Interpolation;
+}
+
+function checkLabelMode(labelMode: unknown): void {
+  if (![undefined, null, "int", "categorical", "binary"].includes(labelMode as string)) {
+    throw new Error(
+      '`labelMode` argument must be one of "int", "categorical", "binary", or null. ' +
+        `Received: labelMode=${labelMode}`,
+    );
+  }
+}
+
+/** Mixes the seed and the epoch into a 32-bit seed for that epoch's order. */
+function epochSeed(seed: number, epoch: number): number {
+  let h = (seed ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Runs at most `n` async jobs at a time. */
+class Limiter {
+  #free: number;
+  #waiting: (() => void)[] = [];
+  constructor(n: number) {
+    this.#free = n;
+  }
+  async run<T>(job: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((r) => this.#waiting.push(r));
+    try {
+      return await job();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}
+
+/**
+ * A batched image dataset (the {@linkcode BatchDataset} contract): each
+ * `for await` is one epoch. Batches are `{x: [b, h, w, c] float32 0-255, y}`;
+ * the consumer disposes them.
+ *
+ * When `batchSize` is null, Keras yields single images `[h, w, c]`; here each
+ * batch then holds one image (`x` is `[1, h, w, c]`) so that `x` keeps the
+ * contract's rank; {@linkcode ImageDataset.samples} yields plain arrays.
+ */
+export class ImageDataset implements BatchDataset {
+  /** Class names, index = label. */
+  readonly classNames: string[];
+  /** Files of this dataset in Keras' order (before per-epoch shuffling). */
+  filePaths: string[];
+  /** Integer label per file (empty when there are no labels). */
+  labels: number[];
+  /** Images per batch (null: one image per batch). */
+  readonly batchSize: number | null;
+  /** `[height, width]` of the yielded images. */
+  readonly imageSize: [number, number];
+  /** 1, 3 or 4. */
+  readonly channels: number;
+  /** How labels are encoded, null for none. */
+  readonly labelMode: LabelMode;
+  /** Whether each epoch is shuffled. */
+  readonly shuffle: boolean;
+  /** The seed of the per-epoch orders. */
+  readonly seed: number;
+  /** Files dropped because they could not be loaded (`onBadFile: "skip"`). */
+  readonly skippedFiles: SkippedFile[] = [];
+  /** The disk cache in use (its `stats` count hits / misses), or null. */
+  readonly diskCache: DiskCache | null;
+  #epoch = 0;
+  #opts: LoadOptions;
+  #memory = new Map<string, Uint8Array>();
+  #bad = new Map<string, string>();
+
+  /** Prefer {@linkcode imageDatasetFromDirectory} / {@linkcode datasetFromFiles}. */
+  constructor(
+    filePaths: string[],
+    labels: number[] | null,
+    classNames: string[],
+    options: LoadOptions & { seed: number; datasetDir?: string },
+  ) {
+    this.#opts = options;
+    this.filePaths = [...filePaths];
+    this.labels = labels ? [...labels] : [];
+    this.classNames = [...classNames];
+    this.labelMode = options.labelMode === undefined ? "int" : options.labelMode;
+    if (labels === null) this.labelMode = null;
+    this.batchSize = options.batchSize === undefined ? 32 : options.batchSize;
+    if (
+      this.batchSize !== null && !(Number.isInteger(this.batchSize) && this.batchSize > 0)
+    ) {
+      throw new Error(
+        `\`batchSize\` must be a positive integer or null, received: ${this.batchSize}`,
+      );
+    }
+    this.imageSize = normaliseSize(options.imageSize);
+    this.channels = channelsOf(options.colorMode);
+    checkInterpolation(options.interpolation);
+    if (options.cropToAspectRatio && options.padToAspectRatio) {
+      throw new Error("Only one of `padToAspectRatio`, `cropToAspectRatio` can be set to `true`.");
+    }
+    this.shuffle = options.shuffle ?? false;
+    this.seed = options.seed;
+    const cache = options.cache ?? false;
+    if (cache !== false && cache !== "memory" && cache !== "disk") {
+      throw new Error(`\`cache\` must be "disk", "memory" or false, received: ${cache}`);
+    }
+    if (cache === "disk") {
+      const dir = options.cacheDir ?? defaultCacheDir();
+      const dirs = options.datasetDir
+        ? [options.datasetDir]
+        : [...new Set(filePaths.map((p) => p.slice(0, Math.max(0, p.lastIndexOf("/")))))];
+      for (const d of dirs) {
+        if (d && isInside(dir, d)) {
+          throw new Error(
+            `The cache folder ${dir} is inside the dataset folder ${d}; the dataset folder ` +
+              "is never written to: choose another `cacheDir`.",
+          );
+        }
+      }
+      const variant = JSON.stringify({
+        v: 1,
+        size: this.imageSize,
+        channels: this.channels,
+        interpolation: options.interpolation ?? "bilinear",
+        crop: !!options.cropToAspectRatio,
+        pad: !!options.padToAspectRatio,
+      });
+      this.diskCache = new DiskCache(dir, variant);
+    } else this.diskCache = null;
+    if (this.labelMode && this.labels.length !== this.filePaths.length) {
+      throw new Error(
+        `${this.labels.length} labels for ${this.filePaths.length} files: they must match.`,
+      );
+    }
+    if (this.labelMode === "binary" && this.classNames.length !== 2) {
+      throw new Error(
+        'When passing `labelMode="binary"`, there must be exactly 2 classNames. ' +
+          `Received: classNames=${JSON.stringify(this.classNames)}`,
+      );
+    }
+    const k = this.classNames.length;
+    if (this.labelMode && this.labels.some((l) => !Number.isInteger(l) || l < 0 || l >= k)) {
+      const bad = this.labels.find((l) => !Number.isInteger(l) || l < 0 || l >= k);
+      throw new Error(`Label ${bad} is not an integer in [0, ${k}) (classNames: ${k}).`);
+    }
+  }
+
+  /** Batches per epoch (Keras' `cardinality()`). */
+  get cardinality(): number {
+    const n = this.filePaths.length;
+    return this.batchSize === null ? n : Math.ceil(n / this.batchSize);
+  }
+
+  /** Number of epochs started so far (the next `for await` is epoch `epoch`, 0-based). */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** Images in this dataset. */
+  get size(): number {
+    return this.filePaths.length;
+  }
+
+  /** The order (indices into `filePaths`) of epoch `epoch`. */
+  order(epoch: number): number[] {
+    const n = this.filePaths.length;
+    const idx = Array.from({ length: n }, (_, i) => i);
+    if (!this.shuffle) return idx;
+    const buffer = this.batchSize === null ? 1024 : this.batchSize * 8;
+    return bufferShuffleOrder(n, buffer, new MT19937(epochSeed(this.seed, epoch)));
+  }
+
+  /** Loads one file: cached uint8, or decode + resize (float32 0-255). */
+  async loadImage(path: string): Promise<Float32Array> {
+    const [h, w] = this.imageSize;
+    const len = h * w * this.channels;
+    const mode = this.#opts.cache ?? false;
+    if (mode === "memory") {
+      const m = this.#memory.get(path);
+      if (m) return toFloat32(m);
+    } else if (mode === "disk") {
+      const d = await this.diskCache!.get(path, len);
+      if (d) return toFloat32(d);
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(path);
+    } catch (e) {
+      throw new ImageDecodeError(path, (e as Error).message);
+    }
+    const img = await decodeImage(bytes, {
+      channels: this.channels as 1 | 3 | 4,
+      limitInputPixels: this.#opts.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS,
+      file: path,
+    });
+    const out = resizeImage(img, this.imageSize, {
+      interpolation: (this.#opts.interpolation ?? "bilinear").toLowerCase() as Interpolation,
+      cropToAspectRatio: this.#opts.cropToAspectRatio,
+      padToAspectRatio: this.#opts.padToAspectRatio,
+    });
+    if (mode === false) return out;
+    const u8 = toUint8(out);
+    if (mode === "memory") this.#memory.set(path, u8);
+    else await this.diskCache!.set(path, u8);
+    return toFloat32(u8);
+  }
+
+  /**
+   * Checks every file (see {@linkcode LoadOptions.validate}). Bad files throw
+   * (naming the first, with the count) or, with `onBadFile: "skip"`, are
+   * removed from `filePaths` / `labels` and listed in `skippedFiles`.
+   */
+  async validate(mode: "decode" | "header" = "decode"): Promise<SkippedFile[]> {
+    const limiter = new Limiter(this.#opts.concurrency ?? 4);
+    const limit = this.#opts.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
+    const bad: SkippedFile[] = [];
+    await Promise.all(this.filePaths.map((path) =>
+      limiter.run(async () => {
+        try {
+          if (mode === "header") {
+            let bytes: Uint8Array;
+            try {
+              bytes = await Deno.readFile(path);
+            } catch (e) {
+              throw new ImageDecodeError(path, (e as Error).message);
+            }
+            const { width, height } = await imageHeader(bytes, path);
+            if (width * height > limit) {
+              throw new ImageDecodeError(
+                path,
+                `${width}x${height} exceeds the pixel limit ${limit}`,
+              );
+            }
+          } else await this.loadImage(path);
+        } catch (e) {
+          bad.push({ path, error: (e as Error).message });
+        }
+      })
+    ));
+    if (bad.length === 0) return [];
+    bad.sort((a, b) => this.filePaths.indexOf(a.path) - this.filePaths.indexOf(b.path));
+    if ((this.#opts.onBadFile ?? "error") === "error") {
+      throw new Error(
+        `${bad.length} bad image file(s); first: ${bad[0].error}` +
+          (bad.length > 1 ? `\nall: ${bad.map((b) => b.path).join(", ")}` : ""),
+      );
+    }
+    const badSet = new Set(bad.map((b) => b.path));
+    const keep = this.filePaths.map((p, i) => [p, i] as const).filter(([p]) => !badSet.has(p));
+    if (this.labelMode) this.labels = keep.map(([, i]) => this.labels[i]);
+    this.filePaths = keep.map(([p]) => p);
+    for (const b of bad) this.#recordBad(b.path, b.error);
+    return bad;
+  }
+
+  #recordBad(path: string, error: string): void {
+    if (this.#bad.has(path)) return;
+    this.#bad.set(path, error);
+    this.skippedFiles.push({ path, error });
+    console.warn(`Skipping bad image file: ${error}`);
+  }
+
+  /**
+   * One epoch of single images, decoded ahead with bounded concurrency:
+   * `{image, label, path}`; `image` is float32 `h*w*c`. Advances `epoch`
+   * unless `epoch` is given.
+   */
+  async *samples(
+    epoch?: number,
+  ): AsyncGenerator<{ image: Float32Array; label: number | null; path: string; index: number }> {
+    const e = epoch ?? this.#epoch++;
+    const order = this.order(e);
+    const concurrency = Math.max(1, this.#opts.concurrency ?? 4);
+    const ahead = Math.max(
+      concurrency,
+      (this.batchSize ?? 1) * Math.max(1, this.#opts.prefetch ?? 2),
+    );
+    const limiter = new Limiter(concurrency);
+    const skip = (this.#opts.onBadFile ?? "error") === "skip";
+    const paths = this.filePaths;
+    const queue: Promise<Loaded>[] = [];
+    let next = 0;
+    const fill = () => {
+      while (queue.length < ahead && next < order.length) {
+        const index = order[next++];
+        queue.push(
+          limiter.run(() => this.loadImage(paths[index])).then(
+            (image) => ({ index, image }),
+            (error) => ({ index, error }),
+          ),
+        );
+      }
+    };
+    fill();
+    while (queue.length > 0) {
+      const r = await queue.shift()!;
+      fill();
+      if (r.error) {
+        if (!skip) throw r.error;
+        this.#recordBad(paths[r.index], r.error.message);
+        continue;
+      }
+      yield {
+        image: r.image!,
+        label: this.labelMode ? this.labels[r.index] : null,
+        path: paths[r.index],
+        index: r.index,
+      };
+    }
+  }
+
+  #makeBatch(items: { image: Float32Array; label: number | null }[]): Batch {
+    const [h, w] = this.imageSize;
+    const c = this.channels;
+    const per = h * w * c;
+    const xs = new Float32Array(items.length * per);
+    items.forEach((it, i) => xs.set(it.image, i * per));
+    const x = tf.tensor4d(xs, [items.length, h, w, c], "float32");
+    let y: tf.Tensor | null = null;
+    const labels = items.map((it) => it.label ?? 0);
+    if (this.labelMode === "int") y = tf.tensor1d(labels, "int32");
+    else if (this.labelMode === "binary") y = tf.tensor2d(labels, [labels.length, 1], "float32");
+    else if (this.labelMode === "categorical") {
+      const k = this.classNames.length;
+      const oh = new Float32Array(labels.length * k);
+      labels.forEach((l, i) => (oh[i * k + l] = 1));
+      y = tf.tensor2d(oh, [labels.length, k], "float32");
+    }
+    return { x, y };
+  }
+
+  /** Iterates one epoch of batches (a new shuffled order on each pass). */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
+    const epoch = this.#epoch++;
+    const bs = this.batchSize ?? 1;
+    const map = this.#opts.map;
+    let step = 0;
+    let pending: { image: Float32Array; label: number | null }[] = [];
+    const emit = (): Batch => {
+      let batch = this.#makeBatch(pending);
+      pending = [];
+      if (map) {
+        const input = batch;
+        batch = map(input, { epoch, step });
+        if (batch.x !== input.x) input.x.dispose();
+        if (input.y && batch.y !== input.y) input.y.dispose();
+      }
+      step++;
+      return batch;
+    };
+    for await (const s of this.samples(epoch)) {
+      pending.push(s);
+      if (pending.length === bs) yield emit();
+    }
+    if (pending.length > 0) yield emit();
+  }
+}
+
+/**
+ * A dataset over an explicit list of files (for samplers and custom splits),
+ * with the same loading, batching, caching and `map` hook as
+ * {@linkcode imageDatasetFromDirectory}. No shuffling unless `shuffle: true`.
+ *
+ * @param filePaths image files, in the order of `labels`.
+ * @param labels integer label per file, or null for images only.
+ * @param classNames class names, index = label.
+ * @example
+ * ```ts
+ * const ds = datasetFromFiles(train.filePaths, train.labels, train.classNames, {
+ *   batchSize: 8, imageSize: [256, 256], labelMode: "categorical", shuffle: true, seed: 1,
+ * });
+ * ```
+ */
+export function datasetFromFiles(
+  filePaths: string[],
+  labels: number[] | null,
+  classNames: string[],
+  options: LoadOptions = {},
+): ImageDataset {
+  checkLabelMode(options.labelMode);
+  if (filePaths.length === 0) throw new Error("datasetFromFiles: `filePaths` is empty.");
+  const seed = options.seed ?? Math.floor(Math.random() * 1e6);
+  return new ImageDataset(filePaths, labels, classNames, { ...options, seed });
+}
+
+async function finish(ds: ImageDataset, options: LoadOptions): Promise<ImageDataset> {
+  const v = options.validate ?? false;
+  if (v) await ds.validate(v === "header" ? "header" : "decode");
+  return ds;
+}
+
+/**
+ * Builds a dataset from a folder of images, like Keras 3's
+ * `keras.utils.image_dataset_from_directory` (same arguments, camelCased):
+ * class subfolders give the labels, the file list is shuffled with numpy's
+ * `RandomState(seed)` and split, images are decoded and resized like TF.
+ *
+ * @returns one dataset, or `[training, validation]` for `subset: "both"`
+ * (then the validation set is not shuffled per epoch, as in Keras; a single
+ * `"validation"` subset is, when `shuffle` is true, as in Keras).
+ * @example
+ * ```ts
+ * const [train, valid] = await imageDatasetFromDirectory("data/acmc", {
+ *   labelMode: "categorical", validationSplit: 0.2, subset: "both", seed: 123,
+ *   batchSize: 8, imageSize: [256, 256],
+ * });
+ * for await (const { x, y } of train) { x.dispose(); y?.dispose(); }
+ * ```
+ */
+export async function imageDatasetFromDirectory(
+  directory: string,
+  options: ImageDatasetOptions & { subset: "both" },
+): Promise<[ImageDataset, ImageDataset]>;
+export async function imageDatasetFromDirectory(
+  directory: string,
+  options?: ImageDatasetOptions,
+): Promise<ImageDataset>;
+export async function imageDatasetFromDirectory(
+  directory: string,
+  options: ImageDatasetOptions = {},
+): Promise<ImageDataset | [ImageDataset, ImageDataset]> {
+  let labels = options.labels === undefined ? "inferred" : options.labels;
+  let labelMode: LabelMode = options.labelMode === undefined ? "int" : options.labelMode;
+  const classNamesOpt = options.classNames ?? null;
+  if (labels !== "inferred" && labels !== null) {
+    if (!Array.isArray(labels)) {
+      throw new Error(
+        "`labels` argument should be a list of integer labels, of the same size as the number " +
+          "of image files in the target directory. If you wish to infer the labels from the " +
+          'subdirectory names in the target directory, pass `labels: "inferred"`. If you wish ' +
+          "to get a dataset that only contains images (no labels), pass `labels: null`. " +
+          `Received: labels=${labels}`,
+      );
+    }
+    if (classNamesOpt && classNamesOpt.length) {
+      throw new Error(
+        'You can only pass `classNames` if `labels: "inferred"`. ' +
+          `Received: labels=${JSON.stringify(labels)}, and classNames=${
+            JSON.stringify(classNamesOpt)
+          }`,
+      );
+    }
+  }
+  checkLabelMode(labelMode);
+  if (labels === null || labelMode === null) {
+    labels = null;
+    labelMode = null;
+  }
+  channelsOf(options.colorMode);
+  const imageSize = normaliseSize(options.imageSize);
+  checkInterpolation(options.interpolation);
+  const shuffle = options.shuffle ?? true;
+  checkValidationSplitArg(options.validationSplit, options.subset, shuffle, options.seed);
+  const seed = options.seed ?? Math.floor(Math.random() * 1e6);
+  const verbose = options.verbose ?? true;
+
+  const index = await indexDirectory(directory, {
+    labels,
+    classNames: classNamesOpt,
+    shuffle,
+    seed,
+    followLinks: options.followLinks ?? false,
+  });
+  const classNames = index.classNames ?? [];
+  if (verbose) {
+    console.log(
+      labels === null
+        ? `Found ${index.filePaths.length} files.`
+        : `Found ${index.filePaths.length} files belonging to ${classNames.length} classes.`,
+    );
+  }
+  if (labelMode === "binary" && classNames.length !== 2) {
+    throw new Error(
+      'When passing `labelMode="binary"`, there must be exactly 2 classNames. ' +
+        `Received: classNames=${JSON.stringify(classNames)}`,
+    );
+  }
+  if (labels === "inferred" && index.labels && index.filePaths.length > 0) {
+    const counts = new Array(classNames.length).fill(0);
+    for (const l of index.labels) counts[l]++;
+    const empty = classNames.filter((_, i) => counts[i] === 0);
+    if (empty.length && !options.allowEmptyClasses) {
+      throw new Error(
+        `Class folder(s) without images in ${directory}: ${JSON.stringify(empty)} ` +
+          `(allowed formats: ${ALLOWLIST_FORMATS.join(" ")}). Remove them, pass \`classNames\` ` +
+          "without them, or set `allowEmptyClasses: true`.",
+      );
+    }
+  }
+  const common: LoadOptions & { seed: number; datasetDir: string } = {
+    ...options,
+    labelMode,
+    imageSize,
+    shuffle,
+    seed,
+    datasetDir: directory,
+  };
+  const make = (paths: string[], labs: number[] | null, opts = common) =>
+    new ImageDataset(paths, labs, classNames, opts);
+
+  if (options.subset === "both") {
+    const train = trainingOrValidationSplit(
+      index.filePaths,
+      index.labels,
+      options.validationSplit,
+      "training",
+    );
+    const val = trainingOrValidationSplit(
+      index.filePaths,
+      index.labels,
+      options.validationSplit,
+      "validation",
+    );
+    if (verbose) {
+      console.log(`Using ${train.samples.length} files for training.`);
+      console.log(`Using ${val.samples.length} files for validation.`);
+    }
+    if (!train.samples.length) {
+      throw new Error(
+        `No training images found in directory ${directory}. Allowed formats: ${ALLOWLIST_FORMATS}`,
+      );
+    }
+    if (!val.samples.length) {
+      throw new Error(
+        `No validation images found in directory ${directory}. Allowed formats: ${ALLOWLIST_FORMATS}`,
+      );
+    }
+    const trainDs = make(train.samples, train.labels);
+    // Keras builds the validation half of "both" without shuffling and without augmentation.
+    const valDs = make(val.samples, val.labels, { ...common, shuffle: false, map: undefined });
+    await finish(trainDs, options);
+    await finish(valDs, options);
+    return [trainDs, valDs];
+  }
+  const split = options.subset
+    ? trainingOrValidationSplit(
+      index.filePaths,
+      index.labels,
+      options.validationSplit,
+      options.subset,
+    )
+    : { samples: index.filePaths, labels: index.labels };
+  if (verbose && options.subset) {
+    console.log(`Using ${split.samples.length} files for ${options.subset}.`);
+  }
+  if (!split.samples.length) {
+    throw new Error(
+      `No images found in directory ${directory}. Allowed formats: ${ALLOWLIST_FORMATS}`,
+    );
+  }
+  return await finish(make(split.samples, split.labels), options);
+}

@@ -1,0 +1,39 @@
+/**
+ * Loading the image dataset: Keras-faithful `imageDatasetFromDirectory`,
+ * explicit file lists (`datasetFromFiles`), decoding/resizing like TF, the
+ * numpy shuffle, class balance and augmentation.
+ *
+ * @module
+ */
+export type { Batch, BatchDataset } from "./types.ts";
+export {
+  datasetFromFiles,
+  ImageDataset,
+  imageDatasetFromDirectory,
+  type ImageDatasetOptions,
+  type LabelMode,
+  type LoadOptions,
+  type MapContext,
+  type SkippedFile,
+} from "./dataset.ts";
+export {
+  ALLOWLIST_FORMATS,
+  checkValidationSplitArg,
+  type DirectoryIndex,
+  indexDirectory,
+  type IndexOptions,
+  listValidFiles,
+  trainingOrValidationSplit,
+} from "./files.ts";
+export { bufferShuffleOrder, legacyShuffle, MT19937 } from "./random.ts";
+export {
+  decodeImage,
+  type DecodeOptions,
+  ImageDecodeError,
+  imageHeader,
+  type RawImage,
+} from "./decode.ts";
+export { type Interpolation, resizeImage, type ResizeOptions } from "./resize.ts";
+export { type CacheMode, DiskCache } from "./cache.ts";
+export * from "./balance.ts";
+export * from "./augment.ts";

@@ -1,0 +1,316 @@
+/**
+ * The loader against real Keras 3 (tests/oracles/keras_dataset.py): numpy's
+ * shuffle, file lists, labels, class names, split and cardinality, argument
+ * errors, and pixels (mean absolute difference on the 0-255 scale).
+ */
+import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { join } from "node:path";
+import { runOracle } from "./_python.ts";
+import { makeTree, TREE } from "./data_fixtures.ts";
+import {
+  datasetFromFiles,
+  decodeImage,
+  imageDatasetFromDirectory,
+  type ImageDatasetOptions,
+  legacyShuffle,
+  resizeImage,
+} from "../lib/data/mod.ts";
+
+const root = await makeTree();
+
+/** The error a promise rejects with (fails when it resolves). */
+export async function rejects(fn: () => Promise<unknown>): Promise<Error> {
+  try {
+    await fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new assert.AssertionError({ message: "expected a rejection" });
+}
+
+Deno.test("legacyShuffle equals np.random.RandomState(seed).shuffle", async () => {
+  const cases: [number, number][] = [];
+  for (const n of [0, 1, 2, 3, 5, 17, 100, 255, 256, 257, 1000, 6462]) {
+    for (const seed of [0, 1, 42, 123, 999999, 2 ** 31 + 7, 2 ** 32 - 1]) cases.push([n, seed]);
+  }
+  const { orders } = await runOracle<{ orders: number[][] }>("keras_dataset.py", {
+    op: "shuffle",
+    cases,
+  });
+  cases.forEach(([n, seed], k) => {
+    const ours = legacyShuffle(Array.from({ length: n }, (_, i) => i), seed);
+    assertEquals(ours, orders[k], `n=${n} seed=${seed}`);
+  });
+});
+
+type KerasDs = {
+  file_paths: string[];
+  class_names: string[] | null;
+  labels: number[] | null;
+  cardinality: number;
+};
+type KerasResult = { datasets?: KerasDs[]; error?: string };
+
+/** Keras kwargs (snake_case) for our camelCase options. */
+function kerasArgs(o: ImageDatasetOptions): Record<string, unknown> {
+  const map: Record<string, string> = {
+    labelMode: "label_mode",
+    classNames: "class_names",
+    batchSize: "batch_size",
+    imageSize: "image_size",
+    validationSplit: "validation_split",
+    followLinks: "follow_links",
+    colorMode: "color_mode",
+  };
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [map[k] ?? k, v]));
+}
+
+const CASES: ImageDatasetOptions[] = [
+  { shuffle: false },
+  { seed: 123 },
+  { seed: 7, batchSize: 4 },
+  { seed: 123, validationSplit: 0.2, subset: "training", batchSize: 8 },
+  { seed: 123, validationSplit: 0.2, subset: "validation", batchSize: 8 },
+  { seed: 5, validationSplit: 0.3, subset: "both", batchSize: 3 },
+  { shuffle: false, validationSplit: 0.25, subset: "both" },
+  { seed: 1, classNames: ["Árchie", "Betty Cooper"], labelMode: "categorical" },
+  { seed: 1, classNames: ["Árchie", "Betty Cooper"], labelMode: "binary" },
+  { seed: 11, labels: null },
+  { seed: 2, labelMode: null, validationSplit: 0.5, subset: "training" },
+  { seed: 3, batchSize: null },
+];
+
+Deno.test("file lists, labels, class names, split and cardinality equal Keras'", async () => {
+  const { results } = await runOracle<{ results: KerasResult[] }>("keras_dataset.py", {
+    op: "index",
+    directory: root,
+    cases: CASES.map((c) => kerasArgs({ ...c, imageSize: [8, 8] })),
+  });
+  for (let k = 0; k < CASES.length; k++) {
+    const opts = { ...CASES[k], imageSize: [8, 8] as [number, number], verbose: false };
+    const r = results[k];
+    assert(r.datasets, `Keras failed on ${JSON.stringify(CASES[k])}: ${r.error}`);
+    const ours = await imageDatasetFromDirectory(root, opts as ImageDatasetOptions);
+    const list = Array.isArray(ours) ? ours : [ours];
+    assertEquals(list.length, r.datasets.length);
+    list.forEach((ds, i) => {
+      const ref = r.datasets![i];
+      const what = `${JSON.stringify(CASES[k])} #${i}`;
+      assertEquals(ds.filePaths, ref.file_paths, what);
+      assertEquals(ds.labelMode ? ds.labels : null, ref.labels, what);
+      assertEquals(ds.classNames, ref.class_names ?? [], what);
+      assertEquals(ds.cardinality, ref.cardinality, what);
+    });
+  }
+  // the tree's pitfalls really are in the lists
+  const all = await imageDatasetFromDirectory(root, { shuffle: false, verbose: false });
+  const rel = all.filePaths.map((p) => p.slice(root.length + 1));
+  assert(rel.includes("Betty Cooper/b b.PNG") && rel.includes("Árchie/i.JPEG"));
+  assert(!rel.some((p) => p.endsWith(".txt") || p.endsWith(".bak") || p.startsWith(".hidden")));
+  assert(rel.indexOf("Betty Cooper/sub-x/e.png") < rel.indexOf("Betty Cooper/sub/deeper/c2.png"));
+  assert(rel.indexOf("Zoë ünï/\uff41.png") < rel.indexOf("Zoë ünï/😀.png"));
+  assertEquals(all.classNames, ["Betty Cooper", "Zoë ünï", "_plain", "Árchie"]);
+});
+
+Deno.test("explicit integer labels and Keras' argument errors", async () => {
+  const n =
+    (await imageDatasetFromDirectory(root, { shuffle: false, labels: null, verbose: false }))
+      .filePaths.length;
+  const labels = Array.from({ length: n }, (_, i) => (i * 7) % 3);
+  const bad: [ImageDatasetOptions, RegExp][] = [
+    [{ validationSplit: 0.2, subset: "training" }, /must provide a `seed`/],
+    [{ subset: "training", seed: 1 }, /`validationSplit` must be set/],
+    [{ validationSplit: 0.2, seed: 1 }, /`validationSplit` must be set/],
+    [{ validationSplit: 1.5, subset: "training", seed: 1 }, /between 0 and 1/],
+    [{ labelMode: "binary", seed: 1 }, /exactly 2/],
+    [{ labels: [0, 1], seed: 1 }, /lengths of `labels`/],
+    [{ labels, classNames: ["a"], seed: 1 }, /only pass `classNames`/],
+    [{ classNames: ["nope"], seed: 1 }, /did not match/],
+    [{ labelMode: "sparse" as unknown as "int", seed: 1 }, /labelMode/],
+    [{ colorMode: "cmyk" as unknown as "rgb", seed: 1 }, /colorMode/],
+    [{ interpolation: "cubic" as unknown as "nearest", seed: 1 }, /interpolation/],
+    [{ subset: "test" as unknown as "both", validationSplit: 0.2, seed: 1 }, /subset/],
+  ];
+  const { results } = await runOracle<{ results: KerasResult[] }>("keras_dataset.py", {
+    op: "index",
+    directory: root,
+    cases: [
+      { labels, shuffle: true, seed: 9, validation_split: 0.2, subset: "validation" },
+      ...bad.map(([o]) => kerasArgs(o)),
+    ],
+  });
+  const ours = await imageDatasetFromDirectory(root, {
+    labels,
+    seed: 9,
+    validationSplit: 0.2,
+    subset: "validation",
+    verbose: false,
+  });
+  assertEquals(ours.filePaths, results[0].datasets![0].file_paths);
+  assertEquals(ours.labels, results[0].datasets![0].labels);
+  assertEquals(ours.classNames, results[0].datasets![0].class_names);
+  for (let k = 0; k < bad.length; k++) {
+    const [o, re] = bad[k];
+    assert(results[k + 1].error, `Keras accepted ${JSON.stringify(o)}`);
+    const e = await rejects(() => imageDatasetFromDirectory(root, { ...o, verbose: false }));
+    assert(re.test((e as Error).message), `${JSON.stringify(o)}: ${(e as Error).message}`);
+  }
+});
+
+function b64f32(s: string): Float32Array {
+  const b = Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+  return new Float32Array(b.buffer);
+}
+
+const imageFiles = Object.entries(TREE)
+  .filter(([rel, spec]) => typeof spec !== "string" && !rel.startsWith(".hidden"))
+  .map(([rel, spec]) => ({ path: join(root, rel), kind: (spec as [string, number, number])[0] }));
+
+type Opts = {
+  cropToAspectRatio?: boolean;
+  padToAspectRatio?: boolean;
+  interpolation?: "nearest";
+};
+
+Deno.test("pixels equal Keras' _load_image_tf (mean abs diff, 0-255)", async () => {
+  // Measured on this tree: PNG (8/16-bit, grey, alpha, palette), GIF and BMP
+  // 0.000 (exact up to float32 rounding) in every mode; JPEG ~1.0-1.5, because
+  // TF's decode_image uses libjpeg's INTEGER_FAST IDCT and sharp the accurate
+  // one (TF fast vs TF accurate differ by the same ~1.0 on the same file);
+  // nearest (no averaging) up to ~2.2.
+  // CMYK JPEG ~2.3 (the IDCT plus TF's integer CMYK->RGB). All files of a
+  // configuration together: < 0.5. ACMC is all PNG: exact.
+  const configs = [
+    { channels: 3, size: [48, 40], opts: {} },
+    { channels: 3, size: [32, 32], opts: { cropToAspectRatio: true } },
+    { channels: 3, size: [30, 50], opts: { padToAspectRatio: true } },
+    { channels: 3, size: [25, 19], opts: { interpolation: "nearest" as const } },
+    {
+      channels: 1,
+      size: [20, 20],
+      opts: {},
+      only: ["rgb", "rgba", "grey", "greya", "palette"],
+    },
+    {
+      channels: 4,
+      size: [20, 20],
+      opts: {},
+      only: ["rgb", "rgba", "grey", "greya", "palette", "rgb16"],
+    },
+  ];
+  const jobs = configs.map((cfg) => {
+    const o = cfg.opts as Opts;
+    return {
+      files: imageFiles.filter((f) => !cfg.only || cfg.only.includes(f.kind)).map((f) => f.path),
+      channels: cfg.channels,
+      image_size: cfg.size,
+      crop: !!o.cropToAspectRatio,
+      pad: !!o.padToAspectRatio,
+      interpolation: o.interpolation ?? "bilinear",
+    };
+  });
+  const { results } = await runOracle<
+    { results: { images: { shape: number[]; data?: string; error?: string }[] }[] }
+  >("keras_dataset.py", { op: "pixels", jobs });
+  for (const [j, cfg] of configs.entries()) {
+    const files = imageFiles.filter((f) => !cfg.only || cfg.only.includes(f.kind));
+    const o = cfg.opts as Opts;
+    const { images } = results[j];
+    let total = 0;
+    let count = 0;
+    for (let k = 0; k < files.length; k++) {
+      const ref = images[k];
+      assert(ref.data, `Keras failed on ${files[k].path}: ${ref.error}`);
+      const want = b64f32(ref.data);
+      const img = await decodeImage(await Deno.readFile(files[k].path), {
+        channels: cfg.channels as 1 | 3 | 4,
+        file: files[k].path,
+      });
+      const got = resizeImage(img, cfg.size as [number, number], o);
+      assertEquals(got.length, want.length, files[k].path);
+      let s = 0;
+      for (let i = 0; i < got.length; i++) s += Math.abs(got[i] - want[i]);
+      const mad = s / got.length;
+      const jpeg = ["jpeg", "greyjpeg", "cmyk"].includes(files[k].kind);
+      const limit = files[k].kind === "cmyk" ? 3.0 : jpeg ? 2.5 : 1e-3;
+      assert(mad < limit, `${files[k].path} ${JSON.stringify(cfg)}: mean abs diff ${mad}`);
+      total += s;
+      count += got.length;
+    }
+    assert(
+      total / count < 0.5,
+      `overall mean abs diff ${total / count} for ${JSON.stringify(cfg)}`,
+    );
+  }
+});
+
+Deno.test("batches carry the pixels and labels Keras yields, in order when not shuffled", async () => {
+  const ds = await imageDatasetFromDirectory(root, {
+    shuffle: false,
+    batchSize: 5,
+    imageSize: [24, 24],
+    labelMode: "categorical",
+    verbose: false,
+  });
+  const { images } = await runOracle<{ images: { data: string }[] }>("keras_dataset.py", {
+    op: "pixels",
+    files: ds.filePaths,
+    channels: 3,
+    image_size: [24, 24],
+  });
+  let i = 0;
+  let batches = 0;
+  for await (const { x, y } of ds) {
+    assertEquals(x.shape.slice(1), [24, 24, 3]);
+    const xs = x.dataSync();
+    const ys = y!.arraySync() as number[][];
+    for (let b = 0; b < x.shape[0]; b++, i++) {
+      const want = b64f32(images[i].data);
+      let s = 0;
+      for (let j = 0; j < want.length; j++) s += Math.abs(xs[b * want.length + j] - want[j]);
+      const jpeg = /\.jpe?g$/i.test(ds.filePaths[i]);
+      assert(s / want.length < (jpeg ? 3.0 : 1e-3), `${ds.filePaths[i]}: ${s / want.length}`);
+      assertEquals(ys[b].indexOf(1), ds.labels[i]);
+      assertEquals(ys[b].reduce((a, v) => a + v, 0), 1);
+    }
+    x.dispose();
+    y!.dispose();
+    batches++;
+  }
+  assertEquals(i, ds.filePaths.length);
+  assertEquals(batches, ds.cardinality);
+});
+
+Deno.test("datasetFromFiles: explicit lists, int and binary labels", async () => {
+  const files = imageFiles.filter((f) => f.kind === "rgb").map((f) => f.path);
+  const labels = files.map((_, i) => i % 2);
+  const ds = datasetFromFiles(files, labels, ["a", "b"], {
+    batchSize: 4,
+    imageSize: 8,
+    labelMode: "binary",
+  });
+  assertEquals(ds.cardinality, Math.ceil(files.length / 4));
+  assert.throws(
+    () => datasetFromFiles(files, labels, ["a", "b"], { imageSize: [0, 3] }),
+    /imageSize/,
+  );
+  const seen: number[] = [];
+  for await (const { x, y } of ds) {
+    assertEquals(y!.shape, [x.shape[0], 1]);
+    seen.push(...(y!.dataSync() as Float32Array));
+    x.dispose();
+    y!.dispose();
+  }
+  assertEquals(seen, labels);
+  const noLabels = datasetFromFiles(files, null, [], { batchSize: 3, imageSize: [8, 9] });
+  for await (const { x, y } of noLabels) {
+    assertEquals(y, null);
+    assertEquals(x.shape.slice(1), [8, 9, 3]);
+    x.dispose();
+  }
+});
+
+Deno.test({
+  name: "cleanup tree",
+  fn: async () => await Deno.remove(root, { recursive: true }),
+});
