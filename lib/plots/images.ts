@@ -153,12 +153,13 @@ function esc(text: string): string {
  * A grid of images, each titled with its class and size (`Archie 212×278`),
  * as one SVG whose thumbnails are embedded (base64 JPEG made by sharp), so
  * the figure is self-contained; `display` adds the PNG that untrusted
- * notebooks show.
+ * notebooks show (pass `scale: 1` there: the thumbnails have no more detail
+ * to give, and a 2x PNG of photos is heavy).
  *
  * @example
  * ```ts
  * const grid = await imageGrid(await sampleImages(dir, 12, 42), { columns: 4 });
- * await display(grid, { saveAs: outDir("figures", "01-images", "sample-grid") });
+ * await display(grid, { saveAs: outDir("figures", "01-images", "sample-grid"), scale: 1 });
  * ```
  */
 export async function imageGrid(

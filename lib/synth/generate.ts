@@ -16,7 +16,7 @@ import { progressBar, type ProgressMode } from "../display/progress.ts";
 import { SYNTH_DIR } from "../config/mod.ts";
 
 /** Bumped whenever the drawing changes, so old folders are regenerated. */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 
 /** The marker file's name. */
 export const MARKER = "SYNTHETIC.json";
@@ -107,8 +107,8 @@ export async function renderImage(
   const rng = new Rng(seed, className, index);
   const { width, height } = sampleSize(rng);
   const svg = new TextEncoder().encode(imageSvg(className, rng, width, height));
-  // A third drawn at lower resolution and upscaled (blurry, like enlarged scans).
-  const lowRes = rng.chance(0.35) ? rng.uniform(0.4, 0.8) : 1;
+  // Some drawn at lower resolution and enlarged (soft, like upscaled scans; costly, so few).
+  const lowRes = rng.chance(0.15) ? rng.uniform(0.4, 0.75) : 1;
   let img = sharp(svg, { density: 72 * lowRes }).removeAlpha();
   if (lowRes !== 1) img = img.resize(width, height, { fit: "fill", kernel: "linear" });
   const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
@@ -121,7 +121,7 @@ export async function renderImage(
   addNoise(data, rng, rng.uniform(1.5, 8), rng.chance(0.08));
   const raw = { raw: { width, height, channels: 3 as const } };
   // Most images went through JPEG at some point (block artefacts, colour bleeding).
-  const src = rng.chance(0.8)
+  const src = rng.chance(0.7)
     ? await sharp(data, raw).jpeg({ quality: rng.int(30, 85), chromaSubsampling: "4:2:0" })
       .toBuffer()
     : null;

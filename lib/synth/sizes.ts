@@ -19,14 +19,14 @@ const clamp = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, v
 
 /**
  * Draws one image size: about 1.5 % tiny crops (22-64 px wide), the rest with
- * a log-normal height (median ~400 px) and a log-normal aspect ratio
+ * a log-normal height (median ~380 px) and a log-normal aspect ratio
  * (median width/height ~0.8).
  */
 export function sampleSize(rng: Rng): { width: number; height: number } {
   if (rng.chance(0.015)) {
     return { width: rng.int(22, 64), height: rng.int(50, 160) };
   }
-  const height = Math.round(clamp(Math.exp(rng.normal(Math.log(400), 0.45)), 50, 1700));
+  const height = Math.round(clamp(Math.exp(rng.normal(Math.log(380), 0.45)), 50, 1700));
   const aspect = Math.exp(rng.normal(Math.log(0.8), 0.38));
   let width = Math.round(clamp(height * aspect, 22, 1770));
   if (width === height && rng.chance(0.7)) width += rng.chance(0.5) ? 1 : -1;
