@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { tf } from "../engine/mod.ts";
+import { engineInfo, tf } from "../engine/mod.ts";
 
 /**
  * Defaults of the estimate, fitted on the peak RSS (Linux `VmHWM`, reset
@@ -201,36 +201,25 @@ export interface AvailableMemory {
 }
 
 /**
- * The memory a training run can use now: on the GPU engine, the GPU's free
- * memory from `nvidia-smi` when it answers; else the system's available
- * memory (`Deno.systemMemoryInfo().available`) plus what this process already
- * holds (its RSS), since a run in this kernel reuses that.
+ * The memory a training run can use now. On the GPU engine (`engine` "gpu",
+ * by default the engine in use): the GPU's free memory plus what this
+ * process already holds there, from `nvidia-smi` (TensorFlow keeps the memory
+ * it has taken, which a next run in this kernel reuses). Otherwise, or when
+ * `nvidia-smi` does not answer: the system's available memory
+ * (`Deno.systemMemoryInfo().available`) plus this process's RSS.
  */
 export async function availableMemory(engine?: string): Promise<AvailableMemory> {
-  if (engine === "gpu") {
+  let which = engine;
+  if (which === undefined) {
     try {
-      const out = await new Deno.Command("nvidia-smi", {
-        args: ["--query-gpu=memory.free,memory.total,name", "--format=csv,noheader,nounits"],
-        stdout: "piped",
-        stderr: "null",
-      }).output();
-      if (out.success) {
-        const [free, total, name] = new TextDecoder().decode(out.stdout).split("\n")[0].split(",")
-          .map((s) => s.trim());
-        const bytes = Number(free) * 2 ** 20;
-        if (Number.isFinite(bytes) && bytes > 0) {
-          return {
-            bytes,
-            source: "gpu",
-            description: `${name}: ${formatBytes(bytes)} free of ${
-              formatBytes(Number(total) * 2 ** 20)
-            } (nvidia-smi)`,
-          };
-        }
-      }
+      which = engineInfo().engine;
     } catch {
-      // No nvidia-smi: fall back to system memory.
+      which = "cpu"; // engine not loaded yet
     }
+  }
+  if (which === "gpu") {
+    const gpu = await gpuMemory();
+    if (gpu) return gpu;
   }
   const info = Deno.systemMemoryInfo();
   const rss = Deno.memoryUsage().rss;
@@ -241,6 +230,42 @@ export async function availableMemory(engine?: string): Promise<AvailableMemory>
     description: `system memory: ${formatBytes(info.available)} available of ${
       formatBytes(info.total)
     }, plus ${formatBytes(rss)} this process holds`,
+  };
+}
+
+async function nvidiaSmi(args: string[]): Promise<string[] | null> {
+  try {
+    const out = await new Deno.Command("nvidia-smi", { args, stdout: "piped", stderr: "null" })
+      .output();
+    if (!out.success) return null;
+    return new TextDecoder().decode(out.stdout).split("\n").map((l) => l.trim()).filter(Boolean);
+  } catch {
+    return null; // no nvidia-smi
+  }
+}
+
+async function gpuMemory(): Promise<AvailableMemory | null> {
+  const gpus = await nvidiaSmi([
+    "--query-gpu=memory.free,memory.total,name",
+    "--format=csv,noheader,nounits",
+  ]);
+  if (!gpus?.length) return null;
+  const [free, total, name] = gpus[0].split(",").map((s) => s.trim());
+  const MiB = 2 ** 20;
+  if (!(Number(free) >= 0) || !(Number(total) > 0)) return null;
+  const apps = await nvidiaSmi([
+    "--query-compute-apps=pid,used_memory",
+    "--format=csv,noheader,nounits",
+  ]) ?? [];
+  const mine = apps.map((l) => l.split(",").map((s) => Number(s.trim())))
+    .filter(([pid]) => pid === Deno.pid).reduce((a, [, used]) => a + (used || 0), 0);
+  const bytes = (Number(free) + mine) * MiB;
+  return {
+    bytes,
+    source: "gpu",
+    description: `${name}: ${formatBytes(Number(free) * MiB)} free of ${
+      formatBytes(Number(total) * MiB)
+    }, plus ${formatBytes(mine * MiB)} this process holds (nvidia-smi)`,
   };
 }
 

@@ -27,11 +27,21 @@ import {
   availableMemory,
   checkFits,
   estimateTrainingMemory,
+  type FitCheck,
+  type MemoryEstimate,
   type MemoryEstimateOptions,
   type OptimizerName,
   sampleMemory,
 } from "../budget/mod.ts";
-import { earlyStopping, fit, type History, modelCheckpoint } from "../train/mod.ts";
+import {
+  earlyStopping,
+  fit,
+  type History,
+  loadCheckpoint,
+  modelCheckpoint,
+  predict,
+} from "../train/mod.ts";
+import { writePredictions } from "../metrics/mod.ts";
 
 /** Training and validation data at one image size. */
 export type LoadData = (size: number) => Promise<[BatchDataset, BatchDataset]>;
@@ -97,6 +107,47 @@ export interface SizeRun {
   history: History | null;
   /** The best-weights checkpoint file (null when refused or not saved). */
   checkpoint: string | null;
+}
+
+/** Options of {@linkcode checkSize}. */
+export interface CheckSizeOptions {
+  /** A fresh model for `size` x `size` images (disposed after the estimate). */
+  buildModel: (size: number) => tf.LayersModel;
+  size: number;
+  batchSize: number;
+  /** Memory at hand (default: {@linkcode availableMemory} now). */
+  available?: number | AvailableMemory;
+  headroom?: number;
+  optimizer?: OptimizerName;
+  estimate?: Pick<MemoryEstimateOptions, "activationFactor" | "baseBytes" | "floorBytes">;
+  /** Describes the memory in the message, e.g. "the study's P100". */
+  label?: string;
+}
+
+/**
+ * The memory check of one (model, size, batch) without training: builds the
+ * model (weights only, no images), estimates, decides, disposes. Shows why a
+ * size is refused, e.g. the study's 1024 px.
+ */
+export async function checkSize(options: CheckSizeOptions): Promise<FitCheck & MemoryEstimate> {
+  const model = options.buildModel(options.size);
+  try {
+    const est = estimateTrainingMemory(model, {
+      ...options.estimate,
+      batchSize: options.batchSize,
+      optimizer: options.optimizer,
+    });
+    const check = await checkFits(est, {
+      available: options.available ?? await availableMemory(),
+      headroom: options.headroom,
+      label: `${options.size} px, batch ${options.batchSize}${
+        options.label ? ` on ${options.label}` : ""
+      }`,
+    });
+    return { ...est, ...check };
+  } finally {
+    model.dispose();
+  }
 }
 
 /** Best val_accuracy and its 1-based epoch in a history (first best, as Keras' checkpoint). */
@@ -375,4 +426,60 @@ async function runSchedule(
     peakRssBytes,
     history: h,
   };
+}
+
+/**
+ * The best trained size of a sweep (highest best val_accuracy with a
+ * checkpoint), or null.
+ */
+export function bestRun(runs: readonly SizeRun[]): SizeRun | null {
+  const ok = runs.filter((r) =>
+    r.status === "trained" && r.checkpoint && r.bestValAccuracy !== null
+  );
+  return ok.reduce<SizeRun | null>(
+    (b, r) => (b === null || r.bestValAccuracy! > b.bestValAccuracy! ? r : b),
+    null,
+  );
+}
+
+/** Options of {@linkcode savePredictionsOf}. */
+export interface SavePredictionsOfOptions {
+  /** A trained run with a checkpoint (e.g. {@linkcode bestRun}). */
+  run: SizeRun;
+  buildModel: (size: number) => tf.LayersModel;
+  loadData: LoadData;
+  /** Where to write (notebook 04 looks in `outDir("checkpoints", "03-image-size", "val-predictions.json")`). */
+  path: string;
+  /** Model description stored in the file. */
+  model: string;
+}
+
+/**
+ * Loads a run's best checkpoint into a fresh model, predicts the validation
+ * images at the run's size and saves the predictions for notebook 04.
+ */
+export async function savePredictionsOf(options: SavePredictionsOfOptions): Promise<string> {
+  const { run } = options;
+  if (!run.checkpoint) {
+    throw new Error(`savePredictionsOf: the ${run.size} px run has no checkpoint`);
+  }
+  const model = options.buildModel(run.size);
+  try {
+    const info = await loadCheckpoint(model, run.checkpoint);
+    const [, valid] = await options.loadData(run.size);
+    const p = await predict(model, valid, { verbose: 0 });
+    return await writePredictions(options.path, {
+      model: options.model,
+      imageSize: run.size,
+      checkpoint: run.checkpoint,
+      bestEpoch: info.epoch === null ? null : info.epoch + 1,
+      classNames: valid.classNames,
+      filePaths: valid.filePaths,
+      labels: p.labels,
+      predicted: p.predicted,
+      probs: p.probs,
+    });
+  } finally {
+    model.dispose();
+  }
 }

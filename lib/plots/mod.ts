@@ -8,3 +8,4 @@ export * from "./images.ts";
 export * from "./metrics.ts";
 export * from "./imbalance.ts";
 export * from "./training.ts";
+export * from "./image_size.ts";
