@@ -200,3 +200,72 @@ Deno.test("bad options and inputs get clear errors", () => {
   assert.throws(() => augmentImages(xi, { epoch: 0, step: 0 }), /float32/);
   tf.dispose([x, xi]);
 });
+
+/** Tiny PNG class folders in a temp dir: `n` images of 12x10 per class. */
+async function tinyFolder(classes: string[], n: number): Promise<string> {
+  const { default: sharp } = await import("sharp");
+  const dir = await Deno.makeTempDir({ prefix: "acmc-augment-" });
+  for (const [c, name] of classes.entries()) {
+    await Deno.mkdir(`${dir}/${name}`);
+    for (let i = 0; i < n; i++) {
+      const px = new Uint8Array(12 * 10 * 3);
+      for (let k = 0; k < px.length; k++) px[k] = (k * (7 + c) + i * 31) % 256;
+      await sharp(px, { raw: { width: 10, height: 12, channels: 3 } }).png()
+        .toFile(`${dir}/${name}/${name}_${i}.png`);
+    }
+  }
+  return dir;
+}
+
+async function collect(ds: AsyncIterable<{ x: tf.Tensor4D; y: tf.Tensor | null }>) {
+  const xs: number[][] = [];
+  const ys: number[][] = [];
+  for await (const b of ds) {
+    xs.push(Array.from(b.x.dataSync()));
+    ys.push(Array.from(b.y!.dataSync()));
+    tf.dispose([b.x, b.y!]);
+  }
+  return { xs, ys };
+}
+
+Deno.test("with the loader: training batches are augmented, validation batches never", async () => {
+  const { datasetFromFiles, imageDatasetFromDirectory } = await import("../lib/data/dataset.ts");
+  const dir = await tinyFolder(["a", "b", "c"], 5);
+  try {
+    const common = {
+      validationSplit: 0.2,
+      subset: "both" as const,
+      seed: 123,
+      batchSize: 4,
+      imageSize: [12, 10] as [number, number],
+      verbose: false,
+    };
+    const before = tf.memory().numTensors;
+    const [trainA, validA] = await imageDatasetFromDirectory(dir, {
+      ...common,
+      map: augmentation({ seed: 1 }),
+    });
+    const [trainP, validP] = await imageDatasetFromDirectory(dir, common);
+    assertEquals(validA.filePaths, validP.filePaths);
+    const [ta, tp] = [await collect(trainA), await collect(trainP)];
+    assertEquals(ta.ys, tp.ys, "labels untouched, same batch order");
+    assert(ta.xs.some((x, i) => x.some((v, j) => Math.abs(v - tp.xs[i][j]) > 1)), "augmented");
+    const [va, vp] = [await collect(validA), await collect(validP)];
+    assertEquals(va, vp, "validation batches are not augmented");
+    // Epoch 2 draws other augmentations than epoch 1 (new ctx.epoch).
+    const ta2 = await collect(trainA);
+    assert(ta2.xs.flat().some((v, j) => v !== ta.xs.flat()[j]));
+    // datasetFromFiles: the map runs only where it is given.
+    const files = datasetFromFiles(validP.filePaths, validP.labels, validP.classNames, {
+      batchSize: 4,
+      imageSize: [12, 10],
+      map: augmentation({ seed: 1 }),
+    });
+    const fa = await collect(files);
+    assertEquals(fa.ys, vp.ys);
+    assert(fa.xs.some((x, i) => x.some((v, j) => Math.abs(v - vp.xs[i][j]) > 1)));
+    assertEquals(tf.memory().numTensors, before, "no tensor leaks through the loader");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

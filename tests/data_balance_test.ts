@@ -167,19 +167,22 @@ Deno.test("oversample to the max keeps every original and balances the labels", 
   const all = fakeFiles(COUNTS);
   const s = oversample(all.filePaths, all.labels, { seed: 123 });
   assertEquals(classCounts(s.labels, 23), COUNTS.map(() => 1284));
-  // The originals come first, unchanged.
-  assertEquals(s.filePaths.slice(0, all.filePaths.length), all.filePaths);
-  assertEquals(s.labels.slice(0, all.labels.length), all.labels);
-  // Extra copies: drawn with replacement from the same class only.
+  // Every original is there; extra copies come from the same class only.
   const labelOf = new Map(all.filePaths.map((f, i) => [f, all.labels[i]]));
   s.filePaths.forEach((f, i) => assertEquals(labelOf.get(f), s.labels[i], f));
   assertEquals(new Set(s.filePaths).size, all.filePaths.length);
-  const extras = s.filePaths.slice(all.filePaths.length).filter((f) => labelOf.get(f) === 0);
-  assertEquals(extras.length, 1284 - 41);
-  // With replacement: some Kleats files are drawn more than 1284/41 ~ 31 times more, some fewer.
+  // With replacement: Kleats' 41 files fill 1284 entries, some drawn more often than others.
   const times = new Map<string, number>();
-  for (const f of extras) times.set(f, (times.get(f) ?? 0) + 1);
+  for (const f of s.filePaths) if (labelOf.get(f) === 0) times.set(f, (times.get(f) ?? 0) + 1);
+  assertEquals(times.size, 41);
+  assertEquals([...times.values()].reduce((a, b) => a + b, 0), 1284);
   assertNotEquals(Math.min(...times.values()), Math.max(...times.values()));
+  // Mixed order: the first 8 * batch entries (a tf.data shuffle buffer) are not just originals
+  // of the big classes; the smallest class shows up about as often as the largest.
+  const head = s.labels.slice(0, 2000);
+  const share = (c: number) => head.filter((l) => l === c).length / head.length;
+  assert(share(0) > 0.02 && share(18) < 0.08, `head shares ${share(0)} / ${share(18)}`);
+  assertNotEquals(s.filePaths.slice(0, all.filePaths.length), all.filePaths);
   // A numeric target lifts small classes only.
   const t = oversample(all.filePaths, all.labels, { targetPerClass: 200, seed: 1 });
   assertEquals(classCounts(t.labels, 23), COUNTS.map((n) => Math.max(n, 200)));
@@ -228,4 +231,43 @@ Deno.test("seededRandom is reproducible and roughly uniform", () => {
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
   assertAlmostEquals(mean, 0.5, 0.02);
   assert(xs.every((x) => x >= 0 && x < 1));
+});
+
+Deno.test("with the loader's split: sampling the training subset leaves validation as it was", async () => {
+  const { imageDatasetFromDirectory } = await import("../lib/data/dataset.ts");
+  const { default: sharp } = await import("sharp");
+  const dir = await Deno.makeTempDir({ prefix: "acmc-balance-" });
+  try {
+    const sizes = { big: 40, mid: 12, small: 6 };
+    const png = await sharp({
+      create: { width: 4, height: 4, channels: 3, background: { r: 9, g: 9, b: 9 } },
+    }).png().toBuffer();
+    for (const [name, n] of Object.entries(sizes)) {
+      await Deno.mkdir(`${dir}/${name}`);
+      for (let i = 0; i < n; i++) await Deno.writeFile(`${dir}/${name}/${name}_${i}.png`, png);
+    }
+    const opts = {
+      validationSplit: 0.2,
+      subset: "both" as const,
+      seed: 123,
+      imageSize: 4,
+      verbose: false,
+    };
+    const [train, valid] = await imageDatasetFromDirectory(dir, opts);
+    const validBefore = structuredClone({ f: valid.filePaths, l: valid.labels });
+    const k = train.classNames.length;
+    const outs = [
+      undersample(train.filePaths, train.labels, { maxPerClass: 10, numClasses: k }),
+      oversample(train.filePaths, train.labels, { numClasses: k }),
+    ];
+    const validSet = new Set(valid.filePaths);
+    for (const s of outs) assert(s.filePaths.every((f) => !validSet.has(f)), "disjoint");
+    assertEquals({ f: valid.filePaths, l: valid.labels }, validBefore);
+    // A fresh split with the same seed selects the very same validation files.
+    const [, again] = await imageDatasetFromDirectory(dir, opts);
+    assertEquals(again.filePaths, validBefore.f);
+    assertEquals(valid.filePaths.length, Math.floor(0.2 * 58));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

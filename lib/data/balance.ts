@@ -271,9 +271,10 @@ export interface OversampleOptions {
 /**
  * Random oversampling with replacement: every original file is kept once, and
  * each smaller class gets extra copies of its own files drawn at random
- * (seeded) until it has `targetPerClass` entries. The originals come first, in
- * input order, then the extra copies class by class. Shuffle the result when
- * batching it (`datasetFromFiles(..., { shuffle: true })`).
+ * (seeded) until it has `targetPerClass` entries. The result is returned in a
+ * seeded random order: the loaders' per-epoch shuffle uses a small buffer
+ * (`batchSize * 8`, as tf.data in Keras), which would otherwise yield the
+ * originals first and the extra copies only at the end of each epoch.
  *
  * @example
  * ```ts
@@ -298,14 +299,16 @@ export function oversample(
     target = spec;
   }
   const rand = seededRandom(options.seed ?? 123, 0x0e5a);
-  const out: Sample = { filePaths: filePaths.slice(), labels: labels.slice() };
-  for (const [c, g] of groups.entries()) {
+  const picks = labels.map((_, i) => i);
+  for (const g of groups) {
     if (g.length === 0) continue;
     for (let extra = target - g.length; extra > 0; extra--) {
-      const i = g[Math.floor(rand() * g.length)];
-      out.filePaths.push(filePaths[i]);
-      out.labels.push(c);
+      picks.push(g[Math.floor(rand() * g.length)]);
     }
   }
-  return out;
+  for (let i = picks.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [picks[i], picks[j]] = [picks[j], picks[i]];
+  }
+  return { filePaths: picks.map((i) => filePaths[i]), labels: picks.map((i) => labels[i]) };
 }
