@@ -145,6 +145,32 @@ Deno.test("the Relu gradient (native ReluGrad) agrees with the pure-JS backend",
   assertEquals(Array.from(n[0]), [0, 0, 0, 4, 5, 0, 7, 0]);
 });
 
+Deno.test("backprop frees saved tensors early and still gives exact gradients", opts, async () => {
+  await initEngine({ quiet: true });
+  const x = tf.tensor2d([[-1, 0.5], [2, -0.25]]);
+  const w = tf.tensor2d([[1, 2], [3, 4]]);
+  const dy = tf.scalar(2);
+  // d/dx sum(relu(x + 2x) * w) = 3 * w * (x > 0); scaled by the caller's dy = 2.
+  const gx = tf.grad((a: tf.Tensor) => tf.relu(tf.add(a, tf.mul(a, 2))).mul(w).sum())(x, dy);
+  assertEquals(Array.from(gx.dataSync()), [0, 12, 18, 0]);
+  assert(!dy.isDisposed, "the caller's dy was disposed");
+  // Broadcasting add keeps tfjs' gradient (sum over the broadcast axis).
+  const a = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
+  const b = tf.tensor1d([1, 1, 1]);
+  const c = tf.tensor2d([[1, 2, 3], [10, 20, 30]]);
+  const [ga, gb] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.add(p, q).mul(c).sum())([a, b]);
+  assertEquals(Array.from(ga.dataSync()), [1, 2, 3, 10, 20, 30]);
+  assertEquals(Array.from(gb.dataSync()), [11, 22, 33]);
+  // No tensor leaks across repeated gradient calls.
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) {
+    tf.dispose(
+      tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.relu(tf.add(p, q)).mul(c).sum())([a, b]),
+    );
+  }
+  assertEquals(tf.memory().numTensors, before);
+});
+
 Deno.test(
   "native Adam follows Keras' update rule and agrees with the pure-JS backend",
   opts,

@@ -261,29 +261,116 @@ let reluGradInstalled = false;
 export function installFastGradients(): void {
   if (reluGradInstalled) return;
   reluGradInstalled = true;
+  installEarlyGradientRelease();
   tf.registerGradient({
     kernelName: "Relu",
-    inputsToSave: ["x"],
+    // The output, not the input: the input (a batch-norm output) can then be
+    // freed after the forward pass, as TensorFlow's own ReluGrad does.
+    outputsToSave: [true],
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-      const [x] = saved;
+      const [y] = saved;
       const g = dy as tf.Tensor;
       return {
         x: () => {
           const b = nativeBackend();
-          if (b && x.dtype === "float32" && g.dtype === "float32") {
+          if (b && y.dtype === "float32" && g.dtype === "float32") {
             const t = b.binding;
             return b.executeMultipleOutputs(
               "ReluGrad",
               [{ name: "T", type: t.TF_ATTR_TYPE, value: t.TF_FLOAT }],
-              [g, x],
+              [g, y],
               1,
             )[0];
           }
-          return tf.mul(g, tf.cast(tf.step(x), "float32"));
+          return tf.mul(g, tf.cast(tf.step(y), "float32"));
         },
       };
     },
   });
+}
+
+// ---------------------------------------------------------------------------
+// Backprop memory: free each op's saved tensors and incoming gradients as soon
+// as its gradient has been computed.
+
+interface TapeNode {
+  inputs: Record<string, tf.Tensor>;
+  outputs: tf.Tensor[];
+  saved?: tf.Tensor[];
+  gradient?: (dys: (tf.Tensor | null)[]) => Record<string, () => tf.Tensor>;
+}
+interface EngineInternals {
+  state: { activeTape: TapeNode[] | null; gradientDepth: number };
+  addTapeNode(...args: unknown[]): void;
+  __acmcEarlyRelease?: boolean;
+}
+
+/**
+ * tfjs' backprop keeps every op's saved activations and every intermediate
+ * gradient alive until the whole backward pass ends, so a training step peaks
+ * at about activations + all their gradients (TensorFlow's executor frees
+ * each as soon as its last consumer ran). This wraps each tape node's gradient
+ * so that, once all its input gradients are computed, its saved tensors and
+ * the gradients flowing into it are disposed (never a gradient the caller
+ * passed in, never one returned as a result). Only for top-level gradients
+ * (not inside a higher-order gradient). Installed by {@linkcode installFastGradients}.
+ */
+function installEarlyGradientRelease(): void {
+  const engine = tf.engine() as unknown as EngineInternals;
+  if (engine.__acmcEarlyRelease) return;
+  engine.__acmcEarlyRelease = true;
+  const addTapeNode = engine.addTapeNode;
+  engine.addTapeNode = function (this: EngineInternals, ...args: unknown[]) {
+    addTapeNode.apply(this, args);
+    const tape = this.state.activeTape;
+    const node = tape?.[tape.length - 1];
+    let gradient = node?.gradient;
+    if (!node || !gradient) return;
+    if (args[0] === "Add" && node.saved?.length) {
+      // tfjs saves both inputs of every Add only to know their shapes for
+      // broadcasting; without broadcasting the gradient is dy for each, so
+      // the saved copies (a whole activation in every ResNet block) can go.
+      const out = node.outputs[0];
+      const same = Object.values(node.inputs).every((t) =>
+        t.shape.length === out.shape.length && t.shape.every((d, i) => d === out.shape[i])
+      );
+      if (same) {
+        for (const t of node.saved) t.dispose();
+        node.saved = [];
+        const names = Object.keys(node.inputs);
+        gradient = (dys) => {
+          const dy = dys[0] ?? tf.zeros(out.shape);
+          return Object.fromEntries(names.map((n) => [n, () => tf.reshape(dy, out.shape)]));
+        };
+        node.gradient = gradient;
+      }
+    }
+    node.gradient = (dys) => {
+      const thunks = gradient!(dys);
+      if (this.state.gradientDepth !== 0) return thunks;
+      let left = Object.keys(node.inputs).length;
+      const results: tf.Tensor[] = [];
+      const release = () => {
+        for (const t of node.saved ?? []) if (!results.includes(t)) t.dispose();
+        dys.forEach((dy, i) => {
+          // Only gradients made during this backward pass (newer than the
+          // output they belong to): a caller's own dy is older.
+          const out = node.outputs[i];
+          if (dy && out && dy.id > out.id && !results.includes(dy)) dy.dispose();
+        });
+      };
+      const wrapped: Record<string, () => tf.Tensor> = {};
+      for (const [name, thunk] of Object.entries(thunks)) {
+        wrapped[name] = () => {
+          const r = thunk();
+          results.push(r);
+          if (name in node.inputs && --left === 0) release();
+          return r;
+        };
+      }
+      return wrapped;
+    };
+  };
 }
 
 // ---------------------------------------------------------------------------
