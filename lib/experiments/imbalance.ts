@@ -21,9 +21,26 @@ import {
   oversample,
   undersample,
 } from "../data/balance.ts";
+import { join } from "node:path";
+import { tf } from "../engine/mod.ts";
 import type { AugmentOptions } from "../data/augment.ts";
-import type { MetricsSummary } from "../metrics/mod.ts";
+import type { BatchDataset } from "../data/types.ts";
+import {
+  confusionMatrix,
+  type Matrix,
+  type MetricsSummary,
+  summarizeConfusion,
+} from "../metrics/mod.ts";
+import { resnet50 } from "../models/mod.ts";
 import type { StrategyScores } from "../plots/imbalance.ts";
+import {
+  earlyStopping,
+  fit,
+  type History,
+  loadCheckpoint,
+  modelCheckpoint,
+  predict,
+} from "../train/mod.ts";
 
 /** The strategies of notebook 05, in the order they run. */
 export const STRATEGIES = [
@@ -134,8 +151,8 @@ export function planStrategies(
   return STRATEGIES.filter((s) => only.includes(s)).map((s) => build[s]());
 }
 
-/** One row per plan: what it trains on (for the notebook's first table). */
-export interface PlanRow {
+/** One row per plan: what it trains on (for the notebook's first table; a plain record, so `displayTable` takes it). */
+export type PlanRow = {
   strategy: string;
   /** Training entries per epoch. */
   images: number;
@@ -148,7 +165,7 @@ export interface PlanRow {
   weightSpread: number;
   augmentation: boolean;
   description: string;
-}
+};
 
 /** Sizes and settings of each plan, for a table. */
 export function planRows(plans: readonly StrategyPlan[], numClasses: number): PlanRow[] {
@@ -177,6 +194,140 @@ export interface StrategyResult {
   epochs: number;
   /** Training wall time, seconds. */
   seconds: number;
+  /** 1-based epoch whose weights were scored (the best val_accuracy), when known. */
+  bestEpoch?: number;
+  /** Validation confusion matrix (rows true, columns predicted, label order). */
+  confusion?: Matrix;
+  /** The training history. */
+  history?: History;
+}
+
+/**
+ * The first `steps` batches of each pass over `ds` (all of them when `steps`
+ * is null or larger): a fixed training budget per epoch, so that strategies
+ * with more or fewer images per epoch get the same number of updates. On a
+ * shuffled dataset every pass takes a new random selection. `filePaths` and
+ * `labels` stay those of `ds` (the pool the batches come from).
+ */
+export function takeBatches(ds: BatchDataset, steps: number | null): BatchDataset {
+  if (steps === null || steps >= ds.cardinality) return ds;
+  if (!Number.isInteger(steps) || steps < 1) {
+    throw new Error(`takeBatches: steps must be an integer >= 1 or null, got ${steps}`);
+  }
+  return {
+    classNames: ds.classNames,
+    filePaths: ds.filePaths,
+    labels: ds.labels,
+    batchSize: ds.batchSize,
+    imageSize: ds.imageSize,
+    channels: ds.channels,
+    cardinality: steps,
+    async *[Symbol.asyncIterator]() {
+      let n = 0;
+      for await (const batch of ds) {
+        yield batch;
+        if (++n >= steps) break;
+      }
+    },
+  };
+}
+
+/** Options of {@linkcode runStrategy}. */
+export interface RunStrategyOptions {
+  /** The validation subset (never sampled, never augmented). */
+  validation: BatchDataset;
+  /** Class names, label order. */
+  classNames: readonly string[];
+  /** Epochs at most (default 20, as the study). */
+  epochs?: number;
+  /** Adam's learning rate (default 1e-4, as the study). */
+  learningRate?: number;
+  /** Early-stopping patience on val_accuracy (default 5, as the study). */
+  patience?: number;
+  /** Seed of the initial weights and of the training steps (default 123). */
+  seed?: number;
+  /** Folder for the best-epoch checkpoint (required). */
+  checkpointDir: string;
+  /** `fit`'s verbosity (default 1: one line per epoch updated in place). */
+  verbose?: 0 | 1 | 2;
+}
+
+/**
+ * Trains a fresh ResNet50 from scratch (with `preprocessInput`, as notebook
+ * 02) on `trainDs` with the plan's class weights, with early stopping
+ * (val_accuracy) and a best-only checkpoint, reloads the best epoch's weights,
+ * predicts the validation subset and scores it. The model and its optimizer
+ * are disposed, so runs one after another do not pile up memory.
+ *
+ * `trainDs` must hold the plan's files (`datasetFromFiles(plan.filePaths,
+ * plan.labels, ...)`, with the plan's augmentation as its `map`).
+ */
+export async function runStrategy(
+  plan: StrategyPlan,
+  trainDs: BatchDataset,
+  options: RunStrategyOptions,
+): Promise<StrategyResult> {
+  const k = options.classNames.length;
+  if (trainDs.filePaths.length !== plan.filePaths.length) {
+    throw new Error(
+      `runStrategy(${plan.name}): the training dataset has ${trainDs.filePaths.length} files, ` +
+        `the plan ${plan.filePaths.length}`,
+    );
+  }
+  const validSet = new Set(options.validation.filePaths);
+  if (plan.filePaths.some((f) => validSet.has(f))) {
+    throw new Error(`runStrategy(${plan.name}): a validation file is in the training lists`);
+  }
+  const [h, w] = trainDs.imageSize;
+  const seed = options.seed ?? 123;
+  const model = resnet50({
+    inputShape: [h, w, trainDs.channels],
+    classes: k,
+    preprocess: true,
+    seed,
+  });
+  // Our own optimizer (Keras' Adam: epsilon 1e-7), so its moments are freed with the model.
+  const optimizer = tf.train.adam(options.learningRate ?? 1e-4, 0.9, 0.999, 1e-7);
+  try {
+    const slug = plan.name.replace(/[^a-z0-9]+/gi, "-").replace(/^-|-$/g, "");
+    const ckpt = modelCheckpoint({
+      path: join(options.checkpointDir, `${slug}.ckpt`),
+      monitor: "val_accuracy",
+      saveBestOnly: true,
+      saveWeightsOnly: true,
+    });
+    const stop = earlyStopping({ monitor: "val_accuracy", patience: options.patience ?? 5 });
+    const t0 = performance.now();
+    const history = await fit(model, trainDs, {
+      epochs: options.epochs ?? 20,
+      optimizer,
+      validationData: options.validation,
+      classWeight: plan.classWeight ?? undefined,
+      callbacks: [stop, ckpt],
+      seed,
+      verbose: options.verbose ?? 1,
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    let bestEpoch: number | undefined;
+    if (ckpt.lastPath) {
+      const info = await loadCheckpoint(model, ckpt.lastPath);
+      if (info.epoch !== undefined && info.epoch !== null) bestEpoch = info.epoch + 1;
+    }
+    const preds = await predict(model, options.validation, { verbose: 0 });
+    const confusion = confusionMatrix(preds.labels, preds.predicted, { numClasses: k });
+    return {
+      strategy: plan.name,
+      summary: summarizeConfusion(confusion, options.classNames),
+      epochs: history.epoch.length,
+      seconds,
+      bestEpoch,
+      confusion,
+      history,
+    };
+  } finally {
+    model.dispose();
+    optimizer.dispose();
+  }
 }
 
 /** The headline scores of each run (the rows of the notebook's table and chart). */
