@@ -74,6 +74,8 @@ export interface FusedBatchNormResult {
  * and the gradient (for x, scale and offset) `FusedBatchNormGradV3`; on other
  * backends the same maths is done with tfjs ops (moments + batchNorm).
  *
+ * Every returned tensor belongs to the caller's `tf.tidy` scope.
+ *
  * @param x input, shape `[batch, height, width, channels]`.
  * @param scale gamma, shape `[channels]`.
  * @param offset beta, shape `[channels]`.
@@ -150,7 +152,12 @@ export function fusedBatchNormTraining(
     };
   });
   const y = f(x, scale, offset) as tf.Tensor4D;
-  return { y, mean: mean!, variance: variance! };
+  // mean/variance were kept to survive customGrad's inner tidy; hand the
+  // caller clones (same data) that belong to the caller's scope instead.
+  const out = { y, mean: tf.clone(mean!), variance: tf.clone(variance!) };
+  mean!.dispose();
+  variance!.dispose();
+  return out;
 }
 
 /** The tfjs-layers BatchNormalization class (not exported by tfjs by name). */

@@ -84,7 +84,9 @@ type BN = (args: Parameters<typeof tf.layers.batchNormalization>[0]) => tf.layer
 /**
  * Keras' ResNet50 (keras.applications.resnet.ResNet50, v1: biased convs,
  * BN epsilon 1.001e-5, shortcut convs on the first block of each stack),
- * built with tfjs layers; used only until lib/models provides resnet50.
+ * built with tfjs layers. The benchmark uses lib/models' resnet50 when it
+ * exists (`--model auto`); this one serves `--model bench` and `--baseline`
+ * (tfjs-layers batch norm for the "before" figures).
  */
 export function benchResNet50(
   inputShape: [number, number, number],
@@ -148,10 +150,10 @@ async function buildOurs(
   model: "lib" | "bench" | "auto",
   bn: "fused" | "layers",
 ): Promise<{ model: tf.LayersModel; detail: string }> {
-  const libFile = join(ROOT, "lib", "models", "resnet50.ts");
+  const libFile = join(ROOT, "lib", "models", "mod.ts");
   if (model === "lib" || (model === "auto" && existsSync(libFile))) {
     if (!existsSync(libFile)) throw new Error(`--model lib: ${libFile} does not exist yet`);
-    const mod = await import(new URL("../../lib/models/resnet50.ts", import.meta.url).href);
+    const mod = await import(new URL("../../lib/models/mod.ts", import.meta.url).href);
     const m = await mod.resnet50({
       inputShape: [size, size, 3],
       classes,
@@ -258,7 +260,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
     warmup: options.warmup ?? 2,
     batch: options.batch ?? 8,
     classes: options.classes ?? 23,
-    model: options.model ?? "auto",
+    model: options.baseline ? "bench" : options.model ?? "auto",
     bn: options.baseline ? "layers" : options.bn ?? "fused",
     opt: options.baseline ? "tfjs" : options.opt ?? "native",
     sides: options.sides ?? ["ours", "keras"],
