@@ -69,6 +69,19 @@ Deno.test("TPR comparison keeps each class with its own values, sorted by traini
     const want = vals.map(scale).sort((a, b) => a - b);
     got.forEach((g, i) => assert(Math.abs(g - want[i]) < 0.5, `row ${row}: ${got} vs ${want}`));
   }
+  // With validation counts: a class without validation images is left out (recall undefined).
+  const v = parse(
+    tprComparisonChart(names, base, best, {
+      trainCounts: [33, 1027, 559],
+      validationCounts: [0, 9, 4],
+    }),
+  );
+  assertEquals(v.texts("y-axis tick label"), ["Archie (1027 / 9)", "Betty (559 / 4)"]);
+  assertEquals(v.count("dot", "circle"), 4);
+  assert.throws(
+    () => tprComparisonChart(names, base, best, { validationCounts: [0, 0, 0] }),
+    /no class has validation images/,
+  );
   // Without counts: label order.
   const q = parse(tprComparisonChart(names, base, best));
   assertEquals(q.texts("y-axis tick label"), names);

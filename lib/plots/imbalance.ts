@@ -106,6 +106,11 @@ export interface TprComparisonOptions {
    * largest first, and the count is shown after the name. Default: label order.
    */
   trainCounts?: readonly number[];
+  /**
+   * Validation images per class (label order): shown after the training count,
+   * and classes without any are left out (their recall is undefined, not 0).
+   */
+  validationCounts?: readonly number[];
   title?: string;
   subtitle?: string;
   width?: number;
@@ -115,7 +120,8 @@ export interface TprComparisonOptions {
  * Per-class recall (TPR) of two runs: for each class (named in LABEL order:
  * `classNames[i]` is the class of `from[i]` and `to[i]`) a grey line from the
  * first run's dot to the second run's dot, so gains and losses read at a
- * glance.
+ * glance. With `validationCounts`, classes without validation images are
+ * left out.
  *
  * @example
  * ```ts
@@ -133,7 +139,12 @@ export function tprComparisonChart(
   const k = classNames.length;
   if (k === 0) throw new RangeError("tprComparisonChart: no classes");
   for (
-    const [what, v] of [["from", from], ["to", to], ["trainCounts", options.trainCounts]] as const
+    const [what, v] of [
+      ["from", from],
+      ["to", to],
+      ["trainCounts", options.trainCounts],
+      ["validationCounts", options.validationCounts],
+    ] as const
   ) {
     if (v !== undefined && v.length !== k) {
       throw new RangeError(`tprComparisonChart: ${what} has ${v.length} values for ${k} classes`);
@@ -143,9 +154,27 @@ export function tprComparisonChart(
   const toLabel = options.toLabel ?? "best";
   if (fromLabel === toLabel) throw new RangeError("tprComparisonChart: the two labels are equal");
   const counts = options.trainCounts;
-  const name = (i: number) => counts ? `${classNames[i]} (${counts[i]})` : classNames[i];
-  const order = [...classNames.keys()];
+  const val = options.validationCounts;
+  const name = (i: number) =>
+    counts && val
+      ? `${classNames[i]} (${counts[i]} / ${val[i]})`
+      : counts
+      ? `${classNames[i]} (${counts[i]})`
+      : val
+      ? `${classNames[i]} (${val[i]})`
+      : classNames[i];
+  const order = [...classNames.keys()].filter((i) => !val || val[i] > 0);
+  if (order.length === 0) {
+    throw new RangeError("tprComparisonChart: no class has validation images");
+  }
   if (counts) order.sort((a, b) => counts[b] - counts[a] || a - b);
+  const yLabel = counts && val
+    ? "class (training / validation images)"
+    : counts
+    ? "class (training images)"
+    : val
+    ? "class (validation images)"
+    : null;
   const pairs = order.map((i) => ({ cls: name(i), from: from[i], to: to[i] }));
   const dots = pairs.flatMap((p) => [
     { cls: p.cls, run: fromLabel, tpr: p.from },
@@ -156,11 +185,11 @@ export function tprComparisonChart(
     title: options.title,
     subtitle: options.subtitle,
     width: options.width ?? 720,
-    height: 70 + 20 * k,
+    height: 70 + 20 * order.length,
     marginLeft: Math.ceil(16 + longest * 6.5),
     marginRight: 20,
     x: { domain: [0, 1], label: "Recall (TPR) on validation", grid: true },
-    y: { domain: pairs.map((p) => p.cls), label: counts ? "class (training images)" : null },
+    y: { domain: pairs.map((p) => p.cls), label: yLabel },
     color: { domain: [fromLabel, toLabel], range: ["#9e9e9e", "#1f77b4"], legend: true },
     marks: [
       Plot.link(pairs, { x1: "from", x2: "to", y1: "cls", y2: "cls", stroke: "#bbb" }),
