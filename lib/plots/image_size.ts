@@ -82,12 +82,8 @@ export function sizeSweepPlot(
     width: 640,
     height: 360,
     marginRight: 30,
-    x: {
-      type: "log",
-      label: "Image size (px, log scale)",
-      ticks: sizes,
-      tickFormat: (d: number) => `${d}`,
-    },
+    // A point scale: sizes evenly spaced in order (Plot's log scale drops some tick labels).
+    x: { type: "point", domain: sizes, label: "Image size (px)", padding: 0.3, tickFormat: "d" },
     y: {
       label: LABEL[measure],
       grid: true,
@@ -142,7 +138,11 @@ export function progressiveCurves(
     subtitle: options.subtitle,
     width: 640,
     height: 340,
-    x: { label: "Epoch", ticks: result.epochs, tickFormat: "d" },
+    x: {
+      label: "Epoch",
+      ticks: Array.from({ length: result.epochs }, (_, i) => i + 1),
+      tickFormat: "d",
+    },
     y: { label: "val_accuracy", grid: true, domain: [0, 1] },
     color: { legend: true, domain: ["progressive", "fixed"], range: ["darkorange", "steelblue"] },
     marks: [
