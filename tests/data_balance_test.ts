@@ -1,8 +1,8 @@
 import assert, { deepStrictEqual as assertEquals, notDeepStrictEqual } from "node:assert/strict";
 import {
-  classCounts,
   classWeights,
   classWeightsFromCounts,
+  labelCounts,
   oversample,
   seededRandom,
   undersample,
@@ -73,12 +73,12 @@ function split(all: { filePaths: string[]; labels: number[] }) {
   };
 }
 
-Deno.test("classCounts counts each label and checks its input", () => {
-  assertEquals(classCounts([2, 0, 2, 2]), [1, 0, 3]);
-  assertEquals(classCounts([1], 4), [0, 1, 0, 0]);
-  assertEquals(classCounts(fakeFiles(COUNTS).labels, 23), COUNTS);
-  assertThrows(() => classCounts([0, 1.5]), Error, "labels[1]");
-  assertThrows(() => classCounts([0, 3], 3), Error, "out of range");
+Deno.test("labelCounts counts each label and checks its input", () => {
+  assertEquals(labelCounts([2, 0, 2, 2]), [1, 0, 3]);
+  assertEquals(labelCounts([1], 4), [0, 1, 0, 0]);
+  assertEquals(labelCounts(fakeFiles(COUNTS).labels, 23), COUNTS);
+  assertThrows(() => labelCounts([0, 1.5]), Error, "labels[1]");
+  assertThrows(() => labelCounts([0, 3], 3), Error, "out of range");
 });
 
 Deno.test("class weights max/n_c match a hand computation on the reference counts", () => {
@@ -131,7 +131,7 @@ Deno.test("class weights refuse a class with no images and an unknown method", (
 Deno.test("undersample to 200 caps big classes, keeps small ones whole, in input order", () => {
   const all = fakeFiles(COUNTS);
   const s = undersample(all.filePaths, all.labels, { maxPerClass: 200, seed: 123 });
-  const counts = classCounts(s.labels, 23);
+  const counts = labelCounts(s.labels, 23);
   assertEquals(counts, COUNTS.map((n) => Math.min(n, 200)));
   assertEquals(s.filePaths.length, COUNTS.reduce((a, n) => a + Math.min(n, 200), 0));
   // No duplicates, labels still match their files, every kept file comes from the input.
@@ -153,7 +153,7 @@ Deno.test("undersample to 200 caps big classes, keeps small ones whole, in input
 Deno.test("undersample to the minimum gives every class the size of the smallest", () => {
   const all = fakeFiles(COUNTS);
   const s = undersample(all.filePaths, all.labels, { seed: 5 });
-  assertEquals(classCounts(s.labels, 23), COUNTS.map(() => 33)); // Svenson: 33
+  assertEquals(labelCounts(s.labels, 23), COUNTS.map(() => 33)); // Svenson: 33
   assertEquals(new Set(s.filePaths).size, 23 * 33);
   assertThrows(
     () => undersample(all.filePaths, all.labels, { maxPerClass: 0 }),
@@ -166,7 +166,7 @@ Deno.test("undersample to the minimum gives every class the size of the smallest
 Deno.test("oversample to the max keeps every original and balances the labels", () => {
   const all = fakeFiles(COUNTS);
   const s = oversample(all.filePaths, all.labels, { seed: 123 });
-  assertEquals(classCounts(s.labels, 23), COUNTS.map(() => 1284));
+  assertEquals(labelCounts(s.labels, 23), COUNTS.map(() => 1284));
   // Every original is there; extra copies come from the same class only.
   const labelOf = new Map(all.filePaths.map((f, i) => [f, all.labels[i]]));
   s.filePaths.forEach((f, i) => assertEquals(labelOf.get(f), s.labels[i], f));
@@ -185,7 +185,7 @@ Deno.test("oversample to the max keeps every original and balances the labels", 
   assertNotEquals(s.filePaths.slice(0, all.filePaths.length), all.filePaths);
   // A numeric target lifts small classes only.
   const t = oversample(all.filePaths, all.labels, { targetPerClass: 200, seed: 1 });
-  assertEquals(classCounts(t.labels, 23), COUNTS.map((n) => Math.max(n, 200)));
+  assertEquals(labelCounts(t.labels, 23), COUNTS.map((n) => Math.max(n, 200)));
 });
 
 Deno.test("samplers are deterministic per seed and differ across seeds", () => {

@@ -7,7 +7,7 @@ import {
   STRATEGIES,
   type StrategyResult,
 } from "../lib/experiments/imbalance.ts";
-import { classCounts } from "../lib/data/balance.ts";
+import { labelCounts } from "../lib/data/balance.ts";
 import { confusionMatrix, summarizeConfusion } from "../lib/metrics/mod.ts";
 
 /** 4 classes of 300, 120, 40 and 9 training files. */
@@ -33,8 +33,8 @@ Deno.test("planStrategies builds the five strategies from the training lists", (
   assertEquals(base.classWeight, null);
   assertEquals(weighted.filePaths, TRAIN.filePaths);
   assertEquals(weighted.classWeight, { 0: 1, 1: 2.5, 2: 7.5, 3: 300 / 9 });
-  assertEquals(classCounts(under.labels, 4), [100, 100, 40, 9]);
-  assertEquals(classCounts(over.labels, 4), [300, 300, 300, 300]);
+  assertEquals(labelCounts(under.labels, 4), [100, 100, 40, 9]);
+  assertEquals(labelCounts(over.labels, 4), [300, 300, 300, 300]);
   assertEquals(over.augment, null);
   assertEquals(aug.filePaths, over.filePaths);
   assertEquals(aug.augment, { seed: 1 });

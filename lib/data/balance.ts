@@ -106,7 +106,7 @@ function checkLabels(labels: number[], numClasses?: number): number {
  * @param labels Integer labels.
  * @param numClasses Length of the result (default: largest label + 1).
  */
-export function classCounts(labels: number[], numClasses?: number): number[] {
+export function labelCounts(labels: number[], numClasses?: number): number[] {
   const k = checkLabels(labels, numClasses);
   const counts = new Array<number>(k).fill(0);
   for (const l of labels) counts[l]++;
@@ -176,7 +176,7 @@ export function classWeights(
   labels: number[],
   options: ClassWeightOptions = {},
 ): Record<number, number> {
-  return classWeightsFromCounts(classCounts(labels, options.numClasses), options.method);
+  return classWeightsFromCounts(labelCounts(labels, options.numClasses), options.method);
 }
 
 /** Options of {@linkcode undersample}. */

@@ -15,9 +15,9 @@
  * @module
  */
 import {
-  classCounts,
   type ClassWeightMethod,
   classWeights,
+  labelCounts,
   oversample,
   undersample,
 } from "../data/balance.ts";
@@ -170,7 +170,7 @@ export type PlanRow = {
 /** Sizes and settings of each plan, for a table. */
 export function planRows(plans: readonly StrategyPlan[], numClasses: number): PlanRow[] {
   return plans.map((p) => {
-    const counts = classCounts(p.labels, numClasses).filter((n) => n > 0);
+    const counts = labelCounts(p.labels, numClasses).filter((n) => n > 0);
     const w = p.classWeight ? Object.values(p.classWeight) : [1];
     return {
       strategy: p.name,
