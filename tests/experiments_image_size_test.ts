@@ -3,7 +3,15 @@ import { join } from "node:path";
 import { initEngine, tf } from "../lib/engine/mod.ts";
 import type { BatchDataset } from "../lib/data/types.ts";
 import { estimateTrainingMemory } from "../lib/budget/mod.ts";
-import { bestOf, progressiveResizing, sizeSweep } from "../lib/experiments/image_size.ts";
+import {
+  bestOf,
+  bestRun,
+  checkSize,
+  progressiveResizing,
+  savePredictionsOf,
+  sizeSweep,
+} from "../lib/experiments/image_size.ts";
+import { readPredictions } from "../lib/metrics/mod.ts";
 
 await initEngine();
 
@@ -133,4 +141,48 @@ Deno.test("progressive resizing keeps one model through the phases; fixed size g
       epoch: 2,
     },
   );
+});
+
+Deno.test("checkSize refuses without training; bestRun and savePredictionsOf feed notebook 04", async () => {
+  const no = await checkSize({
+    buildModel: tinyNet,
+    size: 64,
+    batchSize: 4,
+    available: 1000,
+    label: "a tiny machine",
+    estimate: { floorBytes: 0, baseBytes: 0 },
+  });
+  assert(!no.fits && no.message.includes("64 px, batch 4 on a tiny machine: REFUSED"));
+  assertEquals(no.activationValuesPerSample, 64 * 64 * 3 + 62 * 62 * 4 + 4 + 3);
+  const dir = await Deno.makeTempDir();
+  const runs = await sizeSweep({
+    sizes: [8, 12],
+    epochs: 1,
+    batchSize: 4,
+    patience: null,
+    loadData,
+    buildModel: tinyNet,
+    checkpointDir: dir,
+    available: 64 * 2 ** 30,
+    verbose: 0,
+    log: () => {},
+  });
+  const best = bestRun(runs)!;
+  assertEquals(best.bestValAccuracy, Math.max(...runs.map((r) => r.bestValAccuracy!)));
+  const path = await savePredictionsOf({
+    run: best,
+    buildModel: tinyNet,
+    loadData,
+    path: join(dir, "val-predictions.json"),
+    model: "tiny",
+  });
+  const p = await readPredictions(path);
+  assertEquals(p.labels, fakeData(best.size, 6, 3, 1).labels);
+  assertEquals(p.imageSize, best.size);
+  assertEquals(p.classNames, ["a", "b", "c"]);
+  // The saved predictions reproduce the logged best val_accuracy of that run.
+  const acc = p.labels.filter((l, i) => l === p.predicted[i]).length / p.labels.length;
+  assert(Math.abs(acc - best.bestValAccuracy!) < 1e-6, `${acc} vs ${best.bestValAccuracy}`);
+  assertEquals(bestRun([]), null);
+  await Deno.remove(dir, { recursive: true });
 });
