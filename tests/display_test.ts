@@ -134,6 +134,17 @@ Deno.test("display with saveAs, saveFigure: .svg and .png files; outside Jupyter
   }
 });
 
+Deno.test("display: HTML without a chart is shown as HTML; saving it as a picture is an error", async () => {
+  await withFakeJupyter(async (msgs) => {
+    await display("<div><p>Just <b>text</b></p></div>");
+    assertEquals(msgs[0].content.data, {
+      "text/html": "<div><p>Just <b>text</b></p></div>",
+      "text/plain": "Just text",
+    });
+    await assert.rejects(display("<div>x</div>", { saveAs: "/tmp/never" }), /no <svg> chart/);
+  });
+});
+
 Deno.test("displayTable: HTML + text/plain in Jupyter, numbers right-aligned, escaped", async () => {
   await withFakeJupyter(async (msgs) => {
     await displayTable(

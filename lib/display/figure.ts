@@ -7,7 +7,7 @@
 import { dirname, extname } from "node:path";
 import { publish } from "./jupyter.ts";
 import type { MimeBundle } from "./jupyter.ts";
-import { type Displayable, svgDocument, svgToPng, toBase64 } from "./render.ts";
+import { type Displayable, NoChartError, svgDocument, svgToPng, toBase64 } from "./render.ts";
 
 /** Options of {@linkcode display}. */
 export interface DisplayOptions {
@@ -82,6 +82,10 @@ function isHtmlFigure(fig: Displayable): boolean {
   return (fig as Element).tagName.toLowerCase() !== "svg";
 }
 
+function asText(html: string): string {
+  return html.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 200);
+}
+
 function htmlOf(fig: Displayable): string {
   return typeof fig === "string" ? fig : (fig as Element).outerHTML;
 }
@@ -104,7 +108,17 @@ function htmlOf(fig: Displayable): string {
  * ```
  */
 export async function display(fig: Displayable, options: DisplayOptions = {}): Promise<void> {
-  const r = await render(fig, options.scale);
+  let r: Rendered;
+  try {
+    r = await render(fig, options.scale);
+  } catch (e) {
+    // Plain HTML without a chart: show it as HTML (nothing to render or save as a picture).
+    if (!(e instanceof NoChartError) || options.saveAs) throw e;
+    const html = htmlOf(fig);
+    const text = options.title ?? (asText(html) || "HTML");
+    if (!await publish({ "text/html": html, "text/plain": text })) console.log(text);
+    return;
+  }
   const title = options.title ?? `Figure ${Math.round(r.width)}×${Math.round(r.height)}`;
   const saved = options.saveAs ? await writeFiles(r, options.saveAs) : undefined;
   const bundle: MimeBundle = { "image/png": toBase64(r.png), "text/plain": title };

@@ -34,5 +34,12 @@ export {
   type ProgressMode,
   type ProgressOptions,
 } from "./progress.ts";
-export { type Displayable, svgDocument, svgToPng, toBase64, toSvg } from "./render.ts";
+export {
+  type Displayable,
+  NoChartError,
+  svgDocument,
+  svgToPng,
+  toBase64,
+  toSvg,
+} from "./render.ts";
 export { inJupyter, type JupyterApi, type MimeBundle, publish } from "./jupyter.ts";

@@ -14,6 +14,11 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const XLINK_NS = "http://www.w3.org/1999/xlink";
 const FONT = "system-ui, sans-serif";
 
+/** Thrown by {@linkcode toSvg} for HTML that holds no `<svg>` to draw. */
+export class NoChartError extends TypeError {
+  override name = "NoChartError";
+}
+
 /** What {@linkcode display} accepts: a chart element, or SVG / HTML markup. */
 export type Displayable = Figure | Element | string;
 
@@ -112,7 +117,7 @@ export function svgDocument(fig: Displayable): { svg: string; width: number; hei
   const parts: Part[] = [];
   collectParts(el, parts);
   if (!parts.some((p) => p.kind === "svg")) {
-    throw new TypeError(`display: <${el.tagName.toLowerCase()}> holds no <svg> chart to render`);
+    throw new NoChartError(`display: <${el.tagName.toLowerCase()}> holds no <svg> chart to render`);
   }
   const width = Math.max(...parts.map((p) => (p.kind === "svg" ? p.width : 0)));
   const body: string[] = [];
