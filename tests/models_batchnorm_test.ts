@@ -89,6 +89,10 @@ Deno.test("models: tfjs fit trains BatchNormalization (batch statistics, momentu
   const dv = maxDiff(mv, tf.add(0.99, tf.mul(variance, 0.01)));
   assert(dm < 1e-5 && dv < 1e-5, `moving mean off by ${dm}, variance by ${dv}`);
   assert(maxDiff(mm, tf.zerosLike(mm)) > 1e-3, "the moving mean must have moved");
+  // No tensor leaks per step (the fused kernel's kept statistics are freed).
+  const count = tf.memory().numTensors;
+  await model.fit(x, labels, { epochs: 3, batchSize: 1, verbose: 0 });
+  assertEquals(tf.memory().numTensors, count);
   tf.dispose([x, labels, features, mean, variance]);
   model.dispose();
 });

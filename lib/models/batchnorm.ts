@@ -8,13 +8,14 @@
  * no update). {@linkcode BatchNormalization} here does what Keras does, so a
  * frozen ResNet50 base behaves in `fit` exactly as in Keras.
  *
- * The maths sits in two small functions ({@linkcode BatchNormKernels}) that
- * {@linkcode setBatchNormKernels} can swap for fused native ones without
- * touching the layer.
+ * The maths sits in two small functions ({@linkcode BatchNormKernels}); by
+ * default training uses the engine's fused native kernel, and
+ * {@linkcode setBatchNormKernels} swaps them without touching the layer.
  *
  * @module
  */
 import { tf } from "../engine/mod.ts";
+import { fusedBatchNormTraining } from "../engine/ops.ts";
 
 /** What a training-mode kernel returns. */
 export interface BatchNormTrainingResult {
@@ -29,7 +30,10 @@ export interface BatchNormTrainingResult {
 /**
  * The two computations of the layer, channels on the last axis.
  * - `training(x, gamma, beta, epsilon)`: normalize with the batch's own
- *   statistics; differentiable w.r.t. `x`, `gamma`, `beta`.
+ *   statistics; differentiable w.r.t. `x`, `gamma`, `beta`. Every returned
+ *   tensor belongs to the caller's `tf.tidy` scope (none kept): the layer
+ *   calls it inside a tidy and never disposes `mean`/`variance` itself, since
+ *   a gradient tape may still need them.
  * - `inference(x, mean, variance, gamma, beta, epsilon)`: normalize with given
  *   statistics.
  */
@@ -63,7 +67,36 @@ export const tfjsBatchNormKernels: BatchNormKernels = {
   },
 };
 
-let kernels: BatchNormKernels = tfjsBatchNormKernels;
+/**
+ * The default kernels: training on 4-D float32 input runs the engine's fused
+ * `FusedBatchNormV3` forward / `FusedBatchNormGradV3` backward
+ * (`fusedBatchNormTraining` of lib/engine/ops.ts, one kernel each way instead of
+ * ~10 tfjs ops; it falls back to tfjs ops off the native backend); other ranks
+ * and inference use {@linkcode tfjsBatchNormKernels}.
+ */
+export const defaultBatchNormKernels: BatchNormKernels = {
+  training(x, gamma, beta, epsilon) {
+    if (x.rank !== 4 || x.dtype !== "float32") {
+      return tfjsBatchNormKernels.training(x, gamma, beta, epsilon);
+    }
+    const r = fusedBatchNormTraining(
+      x as tf.Tensor4D,
+      gamma as tf.Tensor1D,
+      beta as tf.Tensor1D,
+      epsilon,
+    );
+    // The fused op returns its statistics kept (outside any tidy): hand back
+    // scoped copies so the caller's tidy frees them, as with the tfjs kernel.
+    const mean = r.mean.clone();
+    const variance = r.variance.clone();
+    r.mean.dispose();
+    r.variance.dispose();
+    return { y: r.y, mean, variance };
+  },
+  inference: tfjsBatchNormKernels.inference,
+};
+
+let kernels: BatchNormKernels = defaultBatchNormKernels;
 
 /**
  * Replaces the kernels every {@linkcode BatchNormalization} layer uses (all
@@ -72,10 +105,10 @@ let kernels: BatchNormKernels = tfjsBatchNormKernels;
  *
  * @example
  * ```ts
- * import { fusedBatchNormTraining } from "../engine/ops.ts";
- * setBatchNormKernels({
- *   training: (x, g, b, eps) => fusedBatchNormTraining(x as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, eps),
- * });
+ * // Plain tfjs ops everywhere (e.g. to compare with the fused kernels):
+ * const previous = setBatchNormKernels(tfjsBatchNormKernels);
+ * // ... later
+ * setBatchNormKernels(previous);
  * ```
  */
 export function setBatchNormKernels(next: Partial<BatchNormKernels>): BatchNormKernels {

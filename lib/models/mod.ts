@@ -47,6 +47,7 @@ export {
   type BatchNormKernels,
   batchNormKernels,
   type BatchNormTrainingResult,
+  defaultBatchNormKernels,
   setBatchNormKernels,
   tfjsBatchNormKernels,
 } from "./batchnorm.ts";

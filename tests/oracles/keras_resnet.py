@@ -5,13 +5,15 @@ JSON on stdin: {"command": ..., ...}; JSON on stdout.
 - arch: {"sizes": [128, ...], "variants": [{"classes", "include_top", "pooling"}]}
     -> per (size, variant): layer names, classes, output shapes, parameter
        counts, total / trainable / non-trainable counts.
-- weights: {"dir", "size", "batch", "seed"} -> writes a random-init
+- weights: {"dir", "size", "batch", "seed", "labels"} -> writes a random-init
     ResNet50(classes=23) with calibrated BatchNorm statistics as
     legacy.h5 (save_weights_to_hdf5_group), full.h5 (model.save),
     model.weights.h5 (save_weights), notop_tf2.h5 (the layout of Keras'
     official *_notop.h5: byte-string attributes, ":0" weight names), and
     returns the inputs, the softmax predictions and the notop avg features;
-    also notop.weights.h5 and untagged.weights.h5 (no layer-name tags).
+    also notop.weights.h5 and untagged.weights.h5 (no layer-name tags); and a
+    training-mode pass: outputs, cross-entropy loss, gradients of conv1_conv,
+    conv4_block6_3_conv and predictions kernels.
 - bn: {"x", "gamma", "beta", "mean", "variance", "momentum", "epsilon"}
     -> a BatchNormalization layer called with training=True (trainable and
        frozen): outputs and moving statistics after the call.
@@ -129,7 +131,21 @@ def weights(req):
         for key in src:
             src.copy(src[key], dst, name=key)
         dst.visititems(lambda _, o: o.attrs.__delitem__("name") if "name" in o.attrs else None)
+    # One training-mode forward/backward (batch statistics), after the saves:
+    # categorical cross-entropy against req["labels"], gradients of a few kernels.
+    import tensorflow as tf
+
+    labels = np.eye(23, dtype="float32")[req["labels"]]
+    grad_layers = ["conv1_conv", "conv4_block6_3_conv", "predictions"]
+    with tf.GradientTape() as tape:
+        train_out = model(x, training=True)
+        loss = tf.reduce_mean(keras.losses.categorical_crossentropy(labels, train_out))
+    kernels = [model.get_layer(n).kernel for n in grad_layers]
+    grads = tape.gradient(loss, [k.value for k in kernels])
     return {
+        "train_preds": np.asarray(train_out).tolist(),
+        "train_loss": float(loss),
+        "grads": {n: np.asarray(g).ravel().tolist() for n, g in zip(grad_layers, grads)},
         "x": x.tolist(),
         "preds": preds.tolist(),
         "features": features.tolist(),
