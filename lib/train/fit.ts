@@ -30,7 +30,8 @@ import { tf } from "../engine/mod.ts";
 import { progressBar } from "../display/mod.ts";
 import type { Progress } from "../display/mod.ts";
 import type { BatchDataset } from "../data/types.ts";
-import { deriveSeed, withSeed } from "./seed.ts";
+import { mixSeed } from "../data/balance.ts";
+import { withSeed } from "./seed.ts";
 import type { Callback, History, Logs, TrainingContext } from "./types.ts";
 
 const EPSILON = 1e-7;
@@ -243,7 +244,7 @@ export async function fit(
           );
         const lossT = options.seed === undefined
           ? runStep()
-          : withSeed(deriveSeed(options.seed, epoch, step), runStep);
+          : withSeed(mixSeed(options.seed, epoch, step), runStep);
         const [loss] = await lossT!.data();
         const [correct] = await stats!.data();
         tf.dispose([lossT!, stats!]);
