@@ -104,12 +104,13 @@ export function confusionHeatmap(
     y: { domain: classNames as string[], label: "True class", labelAnchor: "center" },
     color: {
       type: "quantize",
-      n: options.steps ?? 8,
+      // Counts: no more steps than the largest count, so thresholds do not repeat.
+      n: normalize ? options.steps ?? 8 : Math.max(2, Math.min(options.steps ?? 8, Math.ceil(max))),
       domain: [0, max],
       scheme: options.scheme ?? "blues",
       legend: true,
       label: normalize ? "Share of the true class (row)" : "Images",
-      tickFormat: normalize ? ".2f" : "d",
+      tickFormat: normalize ? ".2f" : "~g",
     },
     marks: [
       Plot.cell(cells, {
