@@ -164,10 +164,14 @@ Deno.test("models: Keras weight files load with prediction parity", async (t) =>
       });
     }
 
-    for (const file of ["notop_tf2.h5", "notop.weights.h5"]) {
+    for (const file of ["notop_tf2.h5", "notop.weights.h5", "renamed_tf2.h5"]) {
       await t.step(`no-top ${file}`, async () => {
+        tf.tidy(() =>
+          notop.setWeights(notop.weights.map((w) => tf.randomNormal(w.shape as number[])))
+        );
         const report = await loadKerasWeights(notop, join(dir, file));
         assertEquals(report.loaded.length, 106);
+        assertEquals(report.matchedBy, file.startsWith("renamed") ? "order" : "name");
         const y = notop.predict(x) as tf.Tensor;
         const diff = maxAbsDiff(y, o.features);
         const scale = Math.max(...o.features.flat().map(Math.abs));
@@ -239,20 +243,29 @@ Deno.test("models: weights 'imagenet' looks in data/weights/ and says where to g
     );
     const path = join(WEIGHTS_DIR, name);
     if (existsSync(path)) {
-      // The real file is there: it must load.
+      // The real file is there: it must be Keras' (MD5) and load by name.
       assertEquals(imagenetWeightsPath(includeTop), path);
+      const m = await resnet50({ includeTop, inputShape: [224, 224, 3], weights: "imagenet" });
+      m.dispose();
       continue;
     }
     const e = assertThrows(() => imagenetWeightsPath(includeTop), path);
     assert(e.message.includes(`${KERAS_RESNET_WEIGHTS_URL}${name}`), e.message);
     assert(e.message.includes("data.README.md"), e.message);
     await assertRejects(
-      async () => await resnet50({ inputShape: [64, 64, 3], includeTop, weights: "imagenet" }),
+      async () => {
+        const size = includeTop ? 224 : 64;
+        return await resnet50({ inputShape: [size, size, 3], includeTop, weights: "imagenet" });
+      },
       KERAS_RESNET_WEIGHTS_URL,
     );
   }
   assertThrows(
     () => resnet50({ inputShape: [64, 64, 3], classes: 23, weights: "imagenet" }),
     "classes 1000",
+  );
+  assertThrows(
+    () => resnet50({ inputShape: [256, 256, 3], weights: "imagenet" }),
+    "[224, 224, 3]",
   );
 });

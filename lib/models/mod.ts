@@ -37,6 +37,7 @@ export {
   loadKerasWeights,
   type LoadWeightsOptions,
   type LoadWeightsReport,
+  RESNET50_WEIGHTS_MD5,
   resnet50WeightsFileName,
   WEIGHTS_DIR,
 } from "./weights.ts";

@@ -138,6 +138,12 @@ function checkOptions(o: ResNet50Options): [number | null, number | null, number
     );
   }
   const shape = o.inputShape ?? (includeTop ? [224, 224, 3] : [null, null, 3]);
+  if (o.weights === "imagenet" && includeTop && (shape[0] !== 224 || shape[1] !== 224)) {
+    throw new Error(
+      `resnet50: with includeTop and weights "imagenet" the inputShape must be [224, 224, 3] ` +
+        `(as in Keras), got [${shape}]`,
+    );
+  }
   if (shape.length !== 3 || shape[2] !== 3) {
     throw new Error(
       `resnet50: inputShape must be [height, width, 3] (channels_last), got [${shape}]`,
@@ -176,6 +182,9 @@ export function resnet50(options: ResNet50Options = {}): tf.LayersModel | Promis
   const shape = checkOptions(options);
   const includeTop = options.includeTop ?? true;
   const classes = options.classes ?? 1000;
+  const weights = options.weights ?? null;
+  // Resolve (and check) the weight file before building anything.
+  const weightsPath = weights === "imagenet" ? imagenetWeightsPath(includeTop) : weights;
   const b = new Builder(options.seed);
 
   const input = tf.input({ shape, name: "input_layer" });
@@ -207,10 +216,8 @@ export function resnet50(options: ResNet50Options = {}): tf.LayersModel | Promis
   }
   const model = tf.model({ inputs: input, outputs: x, name: options.name ?? "resnet50" });
 
-  const weights = options.weights ?? null;
-  if (weights === null) return model;
-  const path = weights === "imagenet" ? imagenetWeightsPath(includeTop) : weights;
-  return loadKerasWeights(model, path).then(() => model, (e) => {
+  if (weightsPath === null) return model;
+  return loadKerasWeights(model, weightsPath).then(() => model, (e) => {
     model.dispose();
     throw e;
   });

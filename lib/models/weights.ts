@@ -11,13 +11,15 @@
  *   group tagged with the layer's name (attribute `name`); files without the
  *   tag are matched by Keras' own class-and-order naming.
  *
- * Weights are matched by layer name; shapes are checked.
+ * Weights are matched by layer name (legacy files whose names all differ but
+ * whose layer count agrees: in order, as Keras does); shapes are checked.
  *
  * @module
  */
 import h5wasm from "h5wasm/node";
 import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { createHash } from "node:crypto";
 import { ROOT } from "../config/mod.ts";
 import { tf } from "../engine/mod.ts";
 
@@ -28,6 +30,12 @@ export const KERAS_RESNET_WEIGHTS_URL =
 /** Folder the official weight files are looked for in: `<root>/data/weights/`. */
 export const WEIGHTS_DIR: string = join(ROOT, "data", "weights");
 
+/** MD5 of Keras' official files (`WEIGHTS_HASHES["resnet50"]` in keras/src/applications/resnet.py). */
+export const RESNET50_WEIGHTS_MD5 = {
+  top: "2cb95161c43110f7111970584f804107",
+  notop: "4d473c1dd8becc155b73f8504c6f6626",
+} as const;
+
 /** File name of Keras' official ImageNet ResNet50 weights, with or without the top. */
 export function resnet50WeightsFileName(includeTop: boolean): string {
   return `resnet50_weights_tf_dim_ordering_tf_kernels${includeTop ? "" : "_notop"}.h5`;
@@ -36,9 +44,10 @@ export function resnet50WeightsFileName(includeTop: boolean): string {
 /**
  * Path of Keras' official ImageNet ResNet50 weight file in `data/weights/`;
  * throws an error saying where to download it and where to put it when the
- * file is not there.
+ * file is not there, or when its MD5 is not Keras' (`verify`, default true:
+ * a truncated download fails here, not deep inside HDF5).
  */
-export function imagenetWeightsPath(includeTop: boolean): string {
+export function imagenetWeightsPath(includeTop: boolean, verify = true): string {
   const name = resnet50WeightsFileName(includeTop);
   const path = join(WEIGHTS_DIR, name);
   if (!existsSync(path)) {
@@ -49,7 +58,29 @@ export function imagenetWeightsPath(includeTop: boolean): string {
         `  mkdir -p data/weights && curl -L -o data/weights/${name} ${KERAS_RESNET_WEIGHTS_URL}${name}`,
     );
   }
+  if (verify) {
+    const want = RESNET50_WEIGHTS_MD5[includeTop ? "top" : "notop"];
+    const got = md5File(path);
+    if (got !== want) {
+      throw new Error(
+        `${path} is not Keras' official file: MD5 ${got}, expected ${want} ` +
+          `(incomplete download?). Download it again from ${KERAS_RESNET_WEIGHTS_URL}${name}`,
+      );
+    }
+  }
   return path;
+}
+
+function md5File(path: string): string {
+  const hash = createHash("md5");
+  const fd = openSync(path, "r");
+  try {
+    const buf = new Uint8Array(1 << 22);
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest("hex");
 }
 
 /** One layer's arrays as stored in the file, in the layer's weight order. */
@@ -61,6 +92,11 @@ interface FileLayer {
 export interface LoadWeightsReport {
   /** The layout found: `"legacy-h5"` or `"keras3-weights-h5"`. */
   format: "legacy-h5" | "keras3-weights-h5";
+  /**
+   * `"name"`, or `"order"` when a legacy file's layer names differ from the
+   * model's but both have as many layers with weights (Keras' legacy rule).
+   */
+  matchedBy: "name" | "order";
   /** Names of the model's layers whose weights were set. */
   loaded: string[];
   /** Model layers with weights that the file lacks (only with `skipMissing`). */
@@ -286,6 +322,18 @@ export async function loadKerasWeights(
     file.close();
   }
 
+  let matchedBy: LoadWeightsReport["matchedBy"] = "name";
+  if (
+    format === "legacy-h5" && layers.some((l) => !stored.has(l.name)) &&
+    stored.size === layers.length
+  ) {
+    // Names differ but the counts agree: Keras' own legacy load_weights
+    // matches layers with weights in order; do the same (shapes still checked).
+    const renamed = new Map<string, FileLayer>();
+    [...stored.values()].forEach((entry, i) => renamed.set(layers[i].name, entry));
+    stored = renamed;
+    matchedBy = "order";
+  }
   const missing = layers.filter((l) => !stored.has(l.name)).map((l) => l.name);
   if (missing.length > 0 && !options.skipMissing) {
     throw new Error(
@@ -325,6 +373,7 @@ export async function loadKerasWeights(
   const names = new Set(layers.map((l) => l.name));
   return {
     format,
+    matchedBy,
     loaded: plan.map(([l]) => l.name),
     missing,
     unused: [...stored.keys()].filter((n) => !names.has(n)),

@@ -11,7 +11,8 @@ JSON on stdin: {"command": ..., ...}; JSON on stdout.
     model.weights.h5 (save_weights), notop_tf2.h5 (the layout of Keras'
     official *_notop.h5: byte-string attributes, ":0" weight names), and
     returns the inputs, the softmax predictions and the notop avg features;
-    also notop.weights.h5 and untagged.weights.h5 (no layer-name tags); and a
+    also notop.weights.h5, untagged.weights.h5 (no layer-name tags) and
+    renamed_tf2.h5 (notop_tf2.h5 with every layer renamed "old_..."); and a
     training-mode pass: outputs, cross-entropy loss, gradients of conv1_conv,
     conv4_block6_3_conv and predictions kernels.
 - bn: {"x", "gamma", "beta", "mean", "variance", "momentum", "epsilon"}
@@ -70,16 +71,20 @@ def arch(req):
     return out
 
 
-def save_tf2_style(model, path):
-    """Legacy HDF5 weights as tf.keras 2 wrote them (Keras' official files)."""
+def save_tf2_style(model, path, prefix=""):
+    """Legacy HDF5 weights as tf.keras 2 wrote them (Keras' official files);
+    `prefix` renames every layer (a file whose names differ from the model's)."""
     with h5py.File(path, "w") as f:
         f.attrs["backend"] = b"tensorflow"
         f.attrs["keras_version"] = b"2.2.4"
-        f.attrs["layer_names"] = np.array([layer.name.encode("utf8") for layer in model.layers])
+        f.attrs["layer_names"] = np.array(
+            [(prefix + layer.name).encode("utf8") for layer in model.layers]
+        )
         for layer in model.layers:
-            g = f.create_group(layer.name)
+            name = prefix + layer.name
+            g = f.create_group(name)
             ws = layer.weights
-            names = [f"{layer.name}/{w.path.split('/')[-1]}:0" for w in ws]
+            names = [f"{name}/{w.path.split('/')[-1]}:0" for w in ws]
             g.attrs["weight_names"] = np.array([n.encode("utf8") for n in names]) if names else np.array([])
             for n, w in zip(names, ws):
                 g.create_dataset(n, data=np.asarray(w.numpy(), dtype=np.float32))
@@ -123,6 +128,7 @@ def weights(req):
             layer.set_weights(model.get_layer(layer.name).get_weights())
     features = notop.predict(x, verbose=0)
     save_tf2_style(notop, os.path.join(d, "notop_tf2.h5"))
+    save_tf2_style(notop, os.path.join(d, "renamed_tf2.h5"), prefix="old_")
     notop.save_weights(os.path.join(d, "notop.weights.h5"))
     # A .weights.h5 without the layer-name tags (older Keras 3 writers).
     with h5py.File(os.path.join(d, "model.weights.h5"), "r") as src, h5py.File(
