@@ -175,7 +175,7 @@ function checkOptions(o: ResNet50Options): [number | null, number | null, number
  * ```
  */
 export function resnet50(
-  options: ResNet50Options & { weights?: null | undefined },
+  options?: ResNet50Options & { weights?: null | undefined },
 ): tf.LayersModel;
 export function resnet50(options: ResNet50Options): tf.LayersModel | Promise<tf.LayersModel>;
 export function resnet50(options: ResNet50Options = {}): tf.LayersModel | Promise<tf.LayersModel> {
