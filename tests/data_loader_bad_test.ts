@@ -290,3 +290,27 @@ Deno.test("prefetch runs ahead of the consumer with bounded concurrency", async 
   await it.return?.(undefined);
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("resize workers give the same pixels as the main thread", async () => {
+  const root = await tree({}, 3);
+  const pixels: number[][] = [];
+  for (const workers of [0, 2]) {
+    const ds = await imageDatasetFromDirectory(root, {
+      ...quiet,
+      imageSize: [13, 17],
+      shuffle: false,
+      batchSize: 4,
+      workers,
+    });
+    const xs: number[] = [];
+    for await (const { x, y } of ds) {
+      xs.push(...x.dataSync());
+      x.dispose();
+      y?.dispose();
+    }
+    pixels.push(xs);
+  }
+  assertEquals(pixels[1], pixels[0]);
+  assert(pixels[0].some((v) => !Number.isInteger(v)), "float32 bilinear values, not rounded");
+  await Deno.remove(root, { recursive: true });
+});

@@ -201,8 +201,7 @@ export async function decodeImage(
       page: 0,
       ignoreIcc: true,
     };
-    const meta = await sharp(bytes, opts).metadata();
-    if (meta.space === "cmyk") {
+    if (format === "jpeg" && jpegComponents(bytes) === 4) {
       const { data, info } = await sharp(bytes, opts).pipelineColourspace("cmyk")
         .toColourspace("cmyk").raw().toBuffer({ resolveWithObject: true });
       const n = info.width * info.height;
@@ -210,7 +209,8 @@ export async function decodeImage(
       return toChannels({ data: rgba, width: info.width, height: info.height, channels: 4 }, want);
     }
     // ignoreIcc keeps the stored values (TF ignores ICC profiles); sharp hands out
-    // 8-bit sRGB(A) bands (16-bit reduced, greys replicated, palettes expanded).
+    // 8-bit sRGB(A) bands (16-bit reduced, greys replicated, palettes expanded);
+    // a replicated grey maps back to itself through the luma weights (they sum to 2**15).
     const { data, info } = await sharp(bytes, opts).raw().toBuffer({ resolveWithObject: true });
     const img: RawImage = {
       data: new Uint8Array(data.buffer, data.byteOffset, data.length),
@@ -218,8 +218,6 @@ export async function decodeImage(
       height: info.height,
       channels: info.channels,
     };
-    // a grey source keeps its own grey band instead of a recomputed luma
-    if (want === 1 && (meta.channels ?? 3) <= 2) return greyBand(img);
     return toChannels(img, want);
   } catch (e) {
     if (e instanceof ImageDecodeError) throw e;
@@ -227,9 +225,20 @@ export async function decodeImage(
   }
 }
 
-function greyBand(img: RawImage): RawImage {
-  const n = img.width * img.height;
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = img.data[i * img.channels];
-  return { data: out, width: img.width, height: img.height, channels: 1 };
+/** Number of colour components in a JPEG's frame header (4 = CMYK/YCCK), or 0. */
+export function jpegComponents(b: Uint8Array): number {
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) return 0;
+    const m = b[i + 1];
+    if (m === 0xff) {
+      i++;
+      continue;
+    }
+    const len = (b[i + 2] << 8) | b[i + 3];
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) return b[i + 9];
+    if (m === 0xd9 || m === 0xda) return 0;
+    i += 2 + len;
+  }
+  return 0;
 }
