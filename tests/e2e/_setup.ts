@@ -281,4 +281,62 @@ export const EXPECTATIONS: NotebookExpectation[] = [
       }
     },
   },
+  {
+    notebook: "05-class-imbalance",
+    params: ["imageSize=32", "epochs=2", "stepsPerEpoch=2", "maxVal=16"],
+    minPictures: 3, // augmentation grid, scores per strategy, TPR of the best vs the baseline
+    texts: [
+      "no validation file in any training list",
+      /mean \|change\| per pixel: [1-9]/,
+      /oversample \+ augmentation: best epoch \d of 2/,
+      "results saved to",
+    ],
+    check(nb) {
+      const charts = [...nb.svgs, ...nb.htmls];
+      if (Math.max(0, ...charts.map(countPictures)) < 18) {
+        throw new Error("no augmentation grid of 3 rows x 6 images");
+      }
+      // The bar mark holds one group per facet (score): 4 x 5 rects up to the next mark.
+      const barRects = (s: string) =>
+        (s.split('aria-label="bar"')[1]?.split("aria-label=")[0].match(/<rect\b/g) ?? []).length;
+      if (!charts.some((s) => s.includes("Balanced accuracy") && barRects(s) === 4 * 5)) {
+        throw new Error("no chart of 4 scores x 5 strategies");
+      }
+      const r = nb.results as {
+        dataset: { classNames: string[]; validCounts: number[] };
+        plans: { strategy: string; smallestClass: number; largestClass: number }[];
+        results: { strategy: string; epochs: number; perClassTpr: Record<string, number | null> }[];
+        best: string;
+        summary: { reference?: string }[];
+      };
+      const names = ["baseline", "class weights", "undersample-200", "oversample"];
+      const order = r.results.map((x) => x.strategy);
+      if (order.join() !== [...names, "oversample + augmentation"].join()) {
+        throw new Error(`strategies run: ${order}`);
+      }
+      if (r.results.some((x) => x.epochs !== 2)) throw new Error("expected 2 epochs per strategy");
+      const over = r.plans.find((p) => p.strategy === "oversample")!;
+      if (over.smallestClass !== over.largestClass) throw new Error("oversampling not balanced");
+      const { classNames, validCounts } = r.dataset;
+      for (const x of r.results) {
+        const keys = Object.keys(x.perClassTpr);
+        if (keys.join() !== classNames.join()) throw new Error("per-class TPR not in label order");
+        classNames.forEach((c, i) => {
+          if ((validCounts[i] === 0) !== (x.perClassTpr[c] === null)) {
+            throw new Error(`${x.strategy}: TPR of ${c} with ${validCounts[i]} validation images`);
+          }
+        });
+      }
+      const withVal = validCounts.filter((n) => n > 0).length;
+      if (!charts.some((s) => countMarks(s, "dot") === 2 * withVal)) {
+        throw new Error(`no TPR comparison with 2 x ${withVal} dots`);
+      }
+      if (r.best === "baseline" || !names.concat("oversample + augmentation").includes(r.best)) {
+        throw new Error(`best strategy ${r.best}`);
+      }
+      if (!r.summary.some((x) => x.reference === "classWeights256.valAccuracy")) {
+        throw new Error("no class-weight summary row");
+      }
+    },
+  },
 ];
