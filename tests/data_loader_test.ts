@@ -5,6 +5,9 @@
  */
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { SYNTH_DIR } from "../lib/config/mod.ts";
+import { ACMC_CLASSES } from "../lib/synth/acmc.ts";
 import { runOracle } from "./_python.ts";
 import { makeTree, TREE } from "./data_fixtures.ts";
 import {
@@ -313,4 +316,36 @@ Deno.test("datasetFromFiles: explicit lists, int and binary labels", async () =>
 Deno.test({
   name: "cleanup tree",
   fn: async () => await Deno.remove(root, { recursive: true }),
+});
+
+Deno.test({
+  name: "the blog's split on the ACMC-shaped stand-in: Keras' 5170 / 1292 files, exactly",
+  ignore: !existsSync(join(SYNTH_DIR, "SYNTHETIC.json")),
+  fn: async () => {
+    const opts: ImageDatasetOptions = {
+      labelMode: "categorical",
+      classNames: [...ACMC_CLASSES], // the blog's label order
+      validationSplit: 0.2,
+      subset: "both",
+      seed: 123,
+      batchSize: 8,
+      imageSize: [256, 256],
+      verbose: false,
+    };
+    const [train, val] = await imageDatasetFromDirectory(SYNTH_DIR, {
+      ...opts,
+      subset: "both",
+    });
+    const { results } = await runOracle<{ results: KerasResult[] }>("keras_dataset.py", {
+      op: "index",
+      directory: SYNTH_DIR,
+      cases: [kerasArgs(opts)],
+    });
+    const [kt, kv] = results[0].datasets!;
+    assertEquals(train.filePaths, kt.file_paths);
+    assertEquals(val.filePaths, kv.file_paths);
+    assertEquals(train.labels, kt.labels);
+    assertEquals(val.labels, kv.labels);
+    assertEquals(val.filePaths.length, Math.floor(0.2 * (train.size + val.size)));
+  },
 });
