@@ -122,9 +122,14 @@ function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }
 
-/** The default progress printer: one line per notebook, updated in place on a TTY. */
-export function progressPrinter(): (e: ProgressEvent) => void {
+/**
+ * The default progress printer: one line per notebook updated in place on a
+ * TTY; otherwise a line per cell, and a "still running" line every
+ * `everyS` seconds (default 60) during a long cell.
+ */
+export function progressPrinter(everyS = 60): (e: ProgressEvent) => void {
   const tty = Deno.stderr.isTerminal();
+  let cellStarted = 0;
   const enc = new TextEncoder();
   const write = (s: string) => Deno.stderr.writeSync(enc.encode(s));
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -138,9 +143,21 @@ export function progressPrinter(): (e: ProgressEvent) => void {
       started = Date.now();
       line = `[${e.name}] starting kernel`;
       if (tty) timer ??= setInterval(redraw, 500);
-      else write(`[${e.name}] ${e.codeCells} code cells\n`);
+      else {
+        write(`[${e.name}] ${e.codeCells} code cells\n`);
+        timer ??= setInterval(() => {
+          const s = (Date.now() - cellStarted) / 1000;
+          if (cellStarted && s >= everyS) {
+            write(
+              `${line} still running: ${s.toFixed(0)} s in this cell, ` +
+                `${((Date.now() - started) / 1000).toFixed(0)} s in all\n`,
+            );
+          }
+        }, everyS * 1000);
+      }
     } else if (e.event === "cell") {
       line = `[${e.name}] cell ${e.k}/${e.n} (#${e.index})`;
+      cellStarted = Date.now();
       if (tty) redraw();
       else write(`${line} at ${e.elapsed.toFixed(1)} s\n`);
     } else {
