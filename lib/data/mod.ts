@@ -35,5 +35,6 @@ export {
 } from "./decode.ts";
 export { type Interpolation, resizeImage, type ResizeOptions } from "./resize.ts";
 export { type CacheMode, DiskCache } from "./cache.ts";
+export * from "./scan.ts";
 export * from "./balance.ts";
 export * from "./augment.ts";

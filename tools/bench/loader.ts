@@ -33,6 +33,8 @@ export interface BenchLoaderOptions {
   concurrency?: number;
   /** Alternating runs of each side; the best of each counts (default 2). */
   repeats?: number;
+  /** Resize Web Workers for our loader (default: the loader's default, 0). */
+  workers?: number;
 }
 
 /** Deterministic pseudo-random numbers in [0, 1). */
@@ -90,6 +92,7 @@ async function ours(
   concurrency?: number,
   cache: "disk" | false = false,
   cacheDir?: string,
+  workers?: number,
 ) {
   let peak = Deno.memoryUsage().rss;
   const timer = setInterval(() => (peak = Math.max(peak, Deno.memoryUsage().rss)), 20);
@@ -103,6 +106,7 @@ async function ours(
       concurrency,
       cache,
       cacheDir,
+      workers,
     });
     let n = 0;
     for await (const { x, y } of ds) {
@@ -162,7 +166,15 @@ export async function benchLoader(options: BenchLoaderOptions = {}): Promise<voi
     let o = { images: 0, seconds: Infinity, peakRssMb: 0 };
     for (let r = 0; r < repeats; r++) {
       const kr = await keras(dir, size, batchSize);
-      const or = await ours(dir, size, batchSize, options.concurrency);
+      const or = await ours(
+        dir,
+        size,
+        batchSize,
+        options.concurrency,
+        false,
+        undefined,
+        options.workers,
+      );
       console.log(
         `  run ${r + 1}: ours ${(or.images / or.seconds).toFixed(1)} img/s, ` +
           `Keras ${(kr.images / kr.seconds).toFixed(1)} img/s`,
@@ -211,6 +223,7 @@ if (import.meta.main) {
       batch: { type: "string" },
       concurrency: { type: "string" },
       repeats: { type: "string" },
+      workers: { type: "string" },
     },
   });
   const num = (v?: string) => (v === undefined ? undefined : Number(v));
@@ -221,5 +234,6 @@ if (import.meta.main) {
     batchSize: num(values.batch),
     concurrency: num(values.concurrency),
     repeats: num(values.repeats),
+    workers: num(values.workers),
   });
 }
