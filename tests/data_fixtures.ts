@@ -166,6 +166,8 @@ export async function makeTree(): Promise<string> {
     if (typeof spec === "string") await Deno.writeTextFile(path, spec);
     else await Deno.writeFile(path, await encode(spec[0], spec[1], spec[2], seed++));
   }
+  // a symlinked folder: walked only with followLinks
+  await Deno.symlink(join(root, "_plain"), join(root, "Árchie", "linked"));
   return root;
 }
 
