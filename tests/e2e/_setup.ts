@@ -89,6 +89,11 @@ export async function readExecuted(ipynb: string, results: unknown): Promise<Exe
   const nb = JSON.parse(await Deno.readTextFile(ipynb));
   const cells: Output[][] = nb.cells.filter((c: { cell_type: string }) => c.cell_type === "code")
     .map((c: { outputs: Output[] }) => c.outputs);
+  return executedFromOutputs(cells, results);
+}
+
+/** An {@linkcode ExecutedNotebook} from the outputs of each code cell (nbformat JSON). */
+export function executedFromOutputs(cells: Output[][], results: unknown): ExecutedNotebook {
   const all = cells.flat();
   const data = (mime: string) =>
     all.filter((o) => o.data?.[mime] !== undefined).map((o) => joinText(o.data![mime]));

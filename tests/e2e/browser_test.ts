@@ -21,10 +21,13 @@ import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { outDir, ROOT } from "../../lib/config/mod.ts";
 import { startLab } from "../../lib/jupyter/lab.ts";
+import { paramsToEnv } from "../../lib/jupyter/params.ts";
 import {
   e2eNotebooks,
+  executedFromOutputs,
   EXPECTATIONS,
   type NotebookExpectation,
+  type Output,
   tinyDataset,
   unfinishedProgress,
 } from "./_setup.ts";
@@ -55,6 +58,10 @@ interface PageState {
   pictures: number;
   brokenImages: number;
   plains: string[];
+  /** Stream and text/plain outputs joined. */
+  text: string;
+  /** nbformat outputs of each code cell (for the notebooks' own checks). */
+  cells: Output[][];
 }
 
 async function writeSettings(home: string) {
@@ -66,7 +73,12 @@ async function writeSettings(home: string) {
 }
 
 /** Opens `url` (a notebook), runs all cells, returns the final state. */
-async function runInLab(page: Page, url: string, timeoutMs: number): Promise<PageState> {
+async function runInLab(
+  page: Page,
+  url: string,
+  timeoutMs: number,
+  params: string[] = [],
+): Promise<PageState> {
   const t0 = performance.now();
   const say = (what: string) =>
     console.log(`  ${what} at ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -82,6 +94,24 @@ async function runInLab(page: Page, url: string, timeoutMs: number): Promise<Pag
     { timeout: 120_000, polling: 250 },
   );
   say("kernel idle");
+  // this notebook's quick settings: set in its kernel (silently) before its cells run
+  const env = paramsToEnv(params);
+  if (params.length) {
+    await page.evaluate(
+      async (code) => {
+        const w = (globalThis as any).jupyterapp.shell.currentWidget;
+        await w.sessionContext.session.kernel.requestExecute({
+          code,
+          silent: true,
+          store_history: false,
+        })
+          .done;
+      },
+      Object.entries(env).map(([k, v]) =>
+        `Deno.env.set(${JSON.stringify(k)}, ${JSON.stringify(v)});`
+      ).join("\n"),
+    );
+  }
   await page.evaluate(() =>
     (globalThis as any).jupyterapp.commands.execute("notebook:run-all-cells")
   );
@@ -142,6 +172,8 @@ function collectState(): PageState {
     brokenImages: imgs.filter((i) => !(i.complete && i.naturalWidth > 0)).length,
     plains: outputs.filter((o: any) => o.data?.["text/plain"] !== undefined)
       .map((o: any) => text(o.data["text/plain"])),
+    text: outputs.map((o: any) => text(o.text ?? o.data?.["text/plain"])).join("\n"),
+    cells: cells.map((c: any) => c.model.outputs.toJSON()),
   };
 }
 
@@ -172,7 +204,7 @@ Deno.test({
     await writeSettings(tmp);
     const cases: { path: string; exp: NotebookExpectation }[] = [{
       path: "fx/nb/pass.ipynb",
-      exp: { notebook: "pass", params: [], minPictures: 1 },
+      exp: { notebook: "pass", params: ["n=5"], minPictures: 1, texts: ["hello x5", /^70$/m] },
     }];
     for (const f of ["pass.ipynb", "fail.ipynb"]) {
       await Deno.copyFile(
@@ -194,7 +226,6 @@ Deno.test({
       isolatedHome: tmp,
       log: "piped",
       env: { ACMC_DATA: data.dir, ACMC_OUT: join(tmp, "out") },
-      params: cases.flatMap((c) => c.exp.params),
       args: ["--LabApp.expose_app_in_browser=True"],
     });
     try {
@@ -214,7 +245,7 @@ Deno.test({
           const page = await browser!.newPage({ viewport: { width: 1440, height: 900 } });
           const url = `${lab.base}/lab/tree/${basename(copies)}/${path}?reset&token=${lab.token}`;
           const t0 = performance.now();
-          const state = await runInLab(page, url, (exp.timeout ?? 600) * 1000);
+          const state = await runInLab(page, url, (exp.timeout ?? 600) * 1000, exp.params);
           await page.screenshot({ path: join(shots, `${exp.notebook}.png`) });
           console.log(
             `${exp.notebook}: ${state.executed}/${state.codeCells} cells, ${state.pictures} pictures, ` +
@@ -227,6 +258,19 @@ Deno.test({
             `${exp.notebook}: ${state.pictures} pictures rendered, expected at least ${exp.minPictures}`,
           );
           nodeAssert.equal(state.brokenImages, 0, `${exp.notebook}: images that did not load`);
+          if (exp.check) {
+            const resultsFile = join(tmp, "out", "results", `${exp.notebook}.json`);
+            const results = existsSync(resultsFile)
+              ? JSON.parse(await Deno.readTextFile(resultsFile))
+              : null;
+            await exp.check(executedFromOutputs(state.cells, results), { images: data.images });
+          }
+          for (const t of exp.texts ?? []) {
+            nodeAssert.ok(
+              typeof t === "string" ? state.text.includes(t) : t.test(state.text),
+              `${exp.notebook}: outputs lack ${t}`,
+            );
+          }
           if (!exp.partialProgress) {
             nodeAssert.deepStrictEqual(unfinishedProgress(state.plains), []);
           }
