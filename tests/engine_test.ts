@@ -218,6 +218,33 @@ Deno.test(
   },
 );
 
+Deno.test("native Adam state round-trips through getWeights/setWeights", opts, async () => {
+  await initEngine({ quiet: true });
+  const g = (k: number) => [{ name: "", tensor: tf.tensor1d([0.5 * k, -1, 2]) }];
+  const w1 = tf.variable(tf.tensor1d([1, 2, 3]), true, `rt_w1_${Math.random()}`);
+  const o1 = adam(0.1);
+  for (const k of [1, 2]) o1.applyGradients(g(k).map((x) => ({ ...x, name: w1.name })));
+  const state = await o1.getWeights();
+  // A rebuilt model: same values, another variable name; restored by position.
+  const w2 = tf.variable(w1.clone(), true, `rt_w2_${Math.random()}`);
+  const o2 = adam(0.1);
+  await o2.setWeights(state);
+  o1.applyGradients(g(3).map((x) => ({ ...x, name: w1.name })));
+  o2.applyGradients(g(3).map((x) => ({ ...x, name: w2.name })));
+  assertClose(
+    [w2.dataSync() as Float32Array],
+    [w1.dataSync() as Float32Array],
+    1e-6,
+    "restored Adam",
+  );
+  // A fresh optimizer (no state) would have moved differently.
+  const w3 = tf.variable(tf.tensor1d([1, 2, 3]), true, `rt_w3_${Math.random()}`);
+  const o3 = adam(0.1);
+  for (const k of [1, 2, 3]) o3.applyGradients(g(k).map((x) => ({ ...x, name: w3.name })));
+  assertClose([w3.dataSync() as Float32Array], [w1.dataSync() as Float32Array], 1e-6, "same path");
+  for (const o of [o1, o2, o3]) o.dispose();
+});
+
 Deno.test("the fused BatchNormalization layer trains like tfjs' own", opts, async () => {
   await initEngine({ quiet: true });
   const step = async (fused: boolean) => {

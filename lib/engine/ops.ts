@@ -435,6 +435,28 @@ class NativeAdam extends tf.AdamOptimizer {
   private slots = new Map<string, Slot>();
   private jsSlots = new Map<string, { m: tf.Variable; v: tf.Variable }>();
   private t = 0;
+  /** Moments restored by setWeights, waiting for their variable's first update. */
+  private pendingByName = new Map<string, { m: tf.Tensor; v: tf.Tensor }>();
+  private pendingByIndex: { m: tf.Tensor; v: tf.Tensor }[] = [];
+
+  /** Restored moments for the i-th gradient named `name` (by name, else by position). */
+  private takePending(name: string, i: number): { m: tf.Tensor; v: tf.Tensor } | undefined {
+    const p = this.pendingByName.get(name) ?? this.pendingByIndex[i];
+    if (p && p.m.shape.join() !== tf.engine().registeredVariables[name].shape.join()) {
+      throw new Error(
+        `Adam: restored moments for "${name}" have shape [${p.m.shape}], ` +
+          `the variable [${tf.engine().registeredVariables[name].shape}]`,
+      );
+    }
+    return p;
+  }
+
+  private clearPending(): void {
+    const all = new Set([...this.pendingByName.values(), ...this.pendingByIndex]);
+    for (const p of all) tf.dispose([p.m, p.v]);
+    this.pendingByName.clear();
+    this.pendingByIndex = [];
+  }
 
   constructor(learningRate: number, beta1: number, beta2: number, epsilon: number) {
     super(learningRate, beta1, beta2, epsilon);
@@ -493,21 +515,23 @@ class NativeAdam extends tf.AdamOptimizer {
       const registered = tf.engine().registeredVariables;
       if (!b) {
         const alpha = (lr * Math.sqrt(1 - b2p)) / (1 - b1p);
-        for (const { name, tensor: g } of items) {
-          if (g == null) continue;
+        items.forEach(({ name, tensor: g }, i) => {
+          if (g == null) return;
           const w = registered[name];
           let s = this.jsSlots.get(name);
           if (!s) {
+            const p = this.takePending(name, i);
             s = {
-              m: tf.keep(tf.variable(tf.zerosLike(w), false)),
-              v: tf.keep(tf.variable(tf.zerosLike(w), false)),
+              m: tf.keep(tf.variable(p ? p.m.clone() : tf.zerosLike(w), false)),
+              v: tf.keep(tf.variable(p ? p.v.clone() : tf.zerosLike(w), false)),
             };
             this.jsSlots.set(name, s);
           }
           s.m.assign(tf.add(s.m, tf.mul(tf.sub(g, s.m), 1 - b1)));
           s.v.assign(tf.add(s.v, tf.mul(tf.sub(tf.square(g), s.v), 1 - b2)));
           w.assign(tf.sub(w, tf.div(tf.mul(s.m, alpha), tf.add(tf.sqrt(s.v), eps))));
-        }
+        });
+        this.clearPending();
         return;
       }
       const scalars = [b1p, b2p, lr, b1, b2, eps].map((x) => tf.scalar(x, "float32"));
@@ -517,16 +541,17 @@ class NativeAdam extends tf.AdamOptimizer {
         { name: "use_locking", type: t.TF_ATTR_BOOL, value: false },
         { name: "use_nesterov", type: t.TF_ATTR_BOOL, value: false },
       ];
-      for (const { name, tensor: g } of items) {
-        if (g == null) continue;
+      items.forEach(({ name, tensor: g }, i) => {
+        if (g == null) return;
         const w = registered[name];
         let s = this.slots.get(name);
         if (!s) {
-          const zeros = tf.zerosLike(w);
+          const p = this.takePending(name, i);
+          const zeros = p ? null : tf.zerosLike(w);
           s = {
             value: this.newResource(b, w.shape, w),
-            m: this.newResource(b, w.shape, zeros),
-            v: this.newResource(b, w.shape, zeros),
+            m: this.newResource(b, w.shape, p ? p.m : zeros!),
+            v: this.newResource(b, w.shape, p ? p.v : zeros!),
             synced: (w as unknown as { dataId: object }).dataId,
             shape: w.shape,
           };
@@ -537,7 +562,8 @@ class NativeAdam extends tf.AdamOptimizer {
         b.executeMultipleOutputs("ResourceApplyAdam", attrs, [s.value, s.m, s.v, ...scalars, g], 0);
         w.assign(this.readResource(b, s.value));
         s.synced = (w as unknown as { dataId: object }).dataId;
-      }
+      });
+      this.clearPending();
     });
     (this as unknown as { incrementIterations(): void }).incrementIterations();
   }
@@ -562,44 +588,45 @@ class NativeAdam extends tf.AdamOptimizer {
     return [it, ...ms, ...vs];
   }
 
+  /**
+   * Restores `[iterations, ...m, ...v]` as {@linkcode getWeights} gives them.
+   * Moments are matched to variables by name (`<variable>/m`), else by
+   * position among the gradients of the first update (a model rebuilt in the
+   * same process gets new variable names).
+   */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const rest = await (this as unknown as {
       extractIterations(w: NamedTensor[]): Promise<NamedTensor[]>;
     }).extractIterations(weightValues);
+    if (rest.length % 2 !== 0) {
+      throw new Error(`Adam.setWeights: expected m and v for each variable, got ${rest.length}`);
+    }
     this.t = (this as unknown as { iterations_: number }).iterations_;
+    this.clearPending();
     const n = rest.length / 2;
     const b = nativeBackend() as KernelBackend | null;
-    const registered = tf.engine().registeredVariables;
     for (let i = 0; i < n; i++) {
       const name = rest[i].name.replace(/\/m$/, "");
-      const w = registered[name];
-      if (!w) throw new Error(`Adam.setWeights: no variable named "${name}"`);
-      if (b) {
-        let s = this.slots.get(name);
-        if (!s) {
-          s = {
-            value: this.newResource(b, w.shape, w),
-            m: this.newResource(b, w.shape, rest[i].tensor),
-            v: this.newResource(b, w.shape, rest[n + i].tensor),
-            synced: (w as unknown as { dataId: object }).dataId,
-            shape: w.shape,
-          };
-          this.slots.set(name, s);
-        } else {
-          this.assignResource(b, s.m, rest[i].tensor);
-          this.assignResource(b, s.v, rest[n + i].tensor);
-        }
+      const [m, v] = [rest[i].tensor, rest[n + i].tensor];
+      const s = b ? this.slots.get(name) : undefined;
+      const js = b ? undefined : this.jsSlots.get(name);
+      if (s && b) {
+        this.assignResource(b, s.m, m);
+        this.assignResource(b, s.v, v);
+      } else if (js) {
+        js.m.assign(m);
+        js.v.assign(v);
       } else {
-        this.jsSlots.set(name, {
-          m: tf.variable(rest[i].tensor.clone(), false),
-          v: tf.variable(rest[n + i].tensor.clone(), false),
-        });
+        const p = { m: tf.keep(m.clone()), v: tf.keep(v.clone()) };
+        this.pendingByIndex.push(p);
+        this.pendingByName.set(name, p);
       }
     }
   }
 
   override dispose(): void {
     super.dispose();
+    this.clearPending();
     const b = nativeBackend();
     for (const s of this.slots.values()) {
       for (const h of [s.value, s.m, s.v]) {
