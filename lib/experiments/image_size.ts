@@ -20,7 +20,7 @@
  * @module
  */
 import { join } from "node:path";
-import { tf } from "../engine/mod.ts";
+import { adam, tf } from "../engine/mod.ts";
 import type { BatchDataset } from "../data/types.ts";
 import {
   type AvailableMemory,
@@ -381,7 +381,7 @@ async function runSchedule(
   log: (line: string) => void,
 ): Promise<StrategyRun> {
   // One optimizer for all phases: its moments carry over with the weights.
-  const optimizer = tf.train.adam(options.learningRate ?? 1e-4, 0.9, 0.999, 1e-7);
+  const optimizer = adam(options.learningRate ?? 1e-4, 0.9, 0.999, 1e-7);
   const sampler = sampleMemory();
   let history: History | undefined;
   let epoch = 0;

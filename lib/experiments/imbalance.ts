@@ -22,7 +22,7 @@ import {
   undersample,
 } from "../data/balance.ts";
 import { join } from "node:path";
-import { tf } from "../engine/mod.ts";
+import { adam, tf } from "../engine/mod.ts";
 import type { AugmentOptions } from "../data/augment.ts";
 import type { BatchDataset } from "../data/types.ts";
 import {
@@ -287,7 +287,7 @@ export async function runStrategy(
     seed,
   });
   // Our own optimizer (Keras' Adam: epsilon 1e-7), so its moments are freed with the model.
-  const optimizer = tf.train.adam(options.learningRate ?? 1e-4, 0.9, 0.999, 1e-7);
+  const optimizer = adam(options.learningRate ?? 1e-4, 0.9, 0.999, 1e-7);
   try {
     const slug = plan.name.replace(/[^a-z0-9]+/gi, "-").replace(/^-|-$/g, "");
     const ckpt = modelCheckpoint({

@@ -26,7 +26,7 @@
  *
  * @module
  */
-import { tf } from "../engine/mod.ts";
+import { adam, tf } from "../engine/mod.ts";
 import { progressBar } from "../display/mod.ts";
 import type { Progress } from "../display/mod.ts";
 import type { BatchDataset } from "../data/types.ts";
@@ -179,7 +179,7 @@ export async function fit(
   const k = numClasses(model);
   const optimizer = typeof options.optimizer === "object"
     ? options.optimizer
-    : tf.train.adam(options.learningRate ?? 1e-3, 0.9, 0.999, EPSILON);
+    : adam(options.learningRate ?? 1e-3, 0.9, 0.999, EPSILON);
   if (options.optimizer !== undefined && typeof options.optimizer !== "object") {
     if (options.optimizer !== "adam") {
       throw new Error(`fit: unknown optimizer ${options.optimizer}`);
