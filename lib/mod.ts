@@ -3,6 +3,7 @@
  * @module
  */
 export * from "./config/mod.ts";
+export * from "./random/mod.ts";
 export * from "./report/mod.ts";
 export * from "./engine/mod.ts";
 export * from "./plots/mod.ts";

@@ -4,7 +4,7 @@
  */
 import { tf } from "../lib/engine/mod.ts";
 import type { Batch, BatchDataset } from "../lib/data/types.ts";
-import { seededRandom } from "../lib/data/balance.ts";
+import { seededRandom } from "../lib/random/mod.ts";
 
 /** Options of {@linkcode memoryDataset}. */
 export interface MemoryDatasetOptions {

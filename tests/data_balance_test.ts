@@ -1,10 +1,10 @@
 import assert, { deepStrictEqual as assertEquals, notDeepStrictEqual } from "node:assert/strict";
+import { seededRandom } from "../lib/random/mod.ts";
 import {
   classWeights,
   classWeightsFromCounts,
   labelCounts,
   oversample,
-  seededRandom,
   undersample,
 } from "../lib/data/balance.ts";
 import { runOracle } from "./_python.ts";

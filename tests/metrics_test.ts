@@ -1,11 +1,11 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { mulberry32 } from "../lib/random/mod.ts";
 import { runOracle } from "./_python.ts";
 import {
   accuracy,
   classificationReport,
   confusionMatrix,
   type Matrix,
-  mulberry32,
   normalizeConfusion,
   olsFit,
   parseConfusionCsv,

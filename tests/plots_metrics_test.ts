@@ -1,9 +1,9 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { mulberry32 } from "../lib/random/mod.ts";
 import { parseHTML } from "linkedom";
 import { confusionHeatmap, perClassBars, tprVsSizePlot } from "../lib/plots/metrics.ts";
 import {
   confusionMatrix,
-  mulberry32,
   readConfusionCsv,
   regressionBand,
   summarizeConfusion,

@@ -29,7 +29,7 @@
  */
 import { tf } from "../engine/mod.ts";
 import type { Batch } from "./types.ts";
-import { seededRandom } from "./balance.ts";
+import { seededRandom } from "../random/mod.ts";
 
 /** Where a batch sits in training: the loader passes it to `map`. */
 export interface AugmentContext {

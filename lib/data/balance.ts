@@ -21,51 +21,14 @@
  * @module
  */
 
+import { seededRandom } from "../random/mod.ts";
+
 /** New file and label lists, as a sampler returns them. */
 export interface Sample {
   /** File paths, one per sample (an oversampled file appears several times). */
   filePaths: string[];
   /** The integer label of each entry of `filePaths`. */
   labels: number[];
-}
-
-/**
- * A seeded generator of uniform floats in [0, 1) (mulberry32 over a 32-bit
- * state mixed from `seed`). Same seed, same sequence.
- *
- * @example
- * ```ts
- * const rand = seededRandom(123);
- * rand(); // 0 <= x < 1, the same on every run
- * ```
- */
-export function seededRandom(...seed: number[]): () => number {
-  let s = mixSeed(...seed);
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Hashes integers (seed, epoch, step, ...) into one 32-bit state. */
-export function mixSeed(...parts: number[]): number {
-  let h = 0x9e3779b9;
-  for (const p of parts) {
-    if (!Number.isFinite(p)) throw new Error(`seed parts must be finite numbers, got ${p}`);
-    // Fold the number (integer or not) into two 32-bit words.
-    const lo = (p >>> 0) ^ 0;
-    const hi = Math.floor(p / 4294967296) | 0;
-    for (const w of [lo, hi]) {
-      h = Math.imul(h ^ w, 0x85ebca6b);
-      h ^= h >>> 13;
-      h = Math.imul(h, 0xc2b2ae35);
-      h ^= h >>> 16;
-    }
-  }
-  return h >>> 0;
 }
 
 function checkLists(filePaths: string[], labels: number[], numClasses?: number): number {

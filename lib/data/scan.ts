@@ -11,7 +11,7 @@
 import { join } from "node:path";
 import sharp, { type Metadata } from "sharp";
 import { ALLOWLIST_FORMATS, hasAllowedFormat, pyCompare } from "./files.ts";
-import { seededRandom } from "./balance.ts";
+import { seededRandom } from "../random/mod.ts";
 import { progressBar, type ProgressMode } from "../display/progress.ts";
 
 /** One image file of a dataset. */

@@ -22,7 +22,7 @@ import {
   undersample,
 } from "../data/balance.ts";
 import { join } from "node:path";
-import { adam, tf } from "../engine/mod.ts";
+import { adam } from "../engine/mod.ts";
 import type { AugmentOptions } from "../data/augment.ts";
 import type { BatchDataset } from "../data/types.ts";
 import {

@@ -5,30 +5,7 @@
  * @module
  */
 
-/**
- * mulberry32: a 32-bit seeded pseudo-random generator returning floats in
- * [0, 1). Chosen because `Math.random` cannot be seeded, and a bootstrap
- * needs only fast, well-spread uniform draws, not cryptographic quality:
- * mulberry32 is a few lines with a single 32-bit state, passes the usual
- * statistical batteries (gjrand, PractRand up to its 2^32 period) and gives
- * the same sequence on every platform.
- *
- * @example
- * ```ts
- * const rand = mulberry32(42);
- * rand(); // 0.6011037519201636
- * ```
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../random/mod.ts";
 
 /** A fitted line `y = intercept + slope * x`. */
 export interface LineFit {

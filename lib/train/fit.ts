@@ -30,7 +30,7 @@ import { adam, tf } from "../engine/mod.ts";
 import { progressBar } from "../display/mod.ts";
 import type { Progress } from "../display/mod.ts";
 import type { BatchDataset } from "../data/types.ts";
-import { mixSeed } from "../data/balance.ts";
+import { mixSeed } from "../random/mod.ts";
 import { withSeed } from "./seed.ts";
 import type { Callback, History, Logs, TrainingContext } from "./types.ts";
 

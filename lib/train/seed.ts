@@ -4,14 +4,14 @@
  * tfjs draws every random tensor (weight initializers, `tf.dropout`,
  * `tf.randomUniform`, ...) in JavaScript; an op given no explicit seed seeds
  * its generator from `Math.random()`. {@linkcode withSeed} replaces
- * `Math.random` by a seeded generator (lib/data's `seededRandom`) while a
+ * `Math.random` by a seeded generator (lib/random's `seededRandom`) while a
  * synchronous function runs, so that everything random inside it (e.g.
  * building a ResNet50) comes out the same for the same seed, whatever the
  * model builder does.
  *
  * @module
  */
-import { seededRandom } from "../data/balance.ts";
+import { seededRandom } from "../random/mod.ts";
 
 /**
  * Runs the synchronous `fn` with `Math.random` replaced by a generator seeded
