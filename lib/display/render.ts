@@ -8,7 +8,7 @@
 import sharp from "sharp";
 import { Buffer } from "node:buffer";
 import { parseHTML } from "linkedom";
-import type { Figure } from "../plots/dom.ts";
+import { escapeXml, type Figure } from "../plots/dom.ts";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const XLINK_NS = "http://www.w3.org/1999/xlink";
@@ -21,14 +21,6 @@ export class NoChartError extends TypeError {
 
 /** What {@linkcode display} accepts: a chart element, or SVG / HTML markup. */
 export type Displayable = Figure | Element | string;
-
-/** Escapes text for XML content and attribute values. */
-export function escapeXml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
-  );
-}
 
 function asElement(fig: Displayable): Element {
   if (typeof fig !== "string") return fig as Element;

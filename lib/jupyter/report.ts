@@ -10,6 +10,7 @@
  * top level of `data` (and one level down) are listed.
  * @module
  */
+import { escapeXml } from "../plots/dom.ts";
 import { join } from "node:path";
 import { ROOT } from "../config/mod.ts";
 import type { NotebookRun } from "./runner.ts";
@@ -73,13 +74,8 @@ export async function loadReference(
   return data.entries;
 }
 
-/** Escapes text for HTML. */
-export function escapeHtml(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) => `&${{ "&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "#39" }[c]};`,
-  );
-}
+/** Escapes text for HTML (the same escaping as the charts' SVG). */
+export const escapeHtml: (s: string) => string = escapeXml;
 
 /**
  * The summary rows of one notebook's results: `results.summary` when it is a

@@ -25,3 +25,11 @@ export type Figure = SVGSVGElement | HTMLElement;
 export function plot(options: Plot.PlotOptions): Figure {
   return Plot.plot({ ...options, document }) as Figure;
 }
+
+/** Escapes text for XML/HTML content and attribute values (`& < > " '`). */
+export function escapeXml(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+  );
+}

@@ -9,7 +9,7 @@
 import * as Plot from "@observablehq/plot";
 import sharp from "sharp";
 import { Buffer } from "node:buffer";
-import { document, type Figure, plot } from "./dom.ts";
+import { document, escapeXml, type Figure, plot } from "./dom.ts";
 
 /** Options of {@linkcode classDistributionChart}. */
 export interface ClassDistributionOptions {
@@ -142,13 +142,6 @@ export interface GridImage {
   height: number;
 }
 
-function esc(text: string): string {
-  return text.replace(
-    /[&<>"]/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!,
-  );
-}
-
 /**
  * A grid of images, each titled with its class and size (`Archie 212×278`),
  * as one SVG whose thumbnails are embedded (base64 JPEG made by sharp), so
@@ -194,15 +187,15 @@ export async function imageGrid(
     const x0 = pad + (k % columns) * cellW, y0 = head + pad + Math.floor(k / columns) * cellH;
     const x = x0 + (thumb - info.width) / 2, y = y0 + (thumb - info.height) / 2;
     const caption = `${img.className} ${img.width}×${img.height}`;
-    return `<g class="grid-image" data-path="${esc(img.path)}">` +
+    return `<g class="grid-image" data-path="${escapeXml(img.path)}">` +
       `<rect x="${x0}" y="${y0}" width="${thumb}" height="${thumb}" fill="#f2f2f2"/>` +
       `<image x="${x}" y="${y}" width="${info.width}" height="${info.height}" ` +
       `href="data:image/jpeg;base64,${jpeg.toString("base64")}"/>` +
       `<text x="${x0 + thumb / 2}" y="${y0 + thumb + 16}" text-anchor="middle" font-size="11">` +
-      `${esc(caption)}</text></g>`;
+      `${escapeXml(caption)}</text></g>`;
   }));
   const title = options.title
-    ? `<text x="${pad}" y="20" font-size="15" font-weight="bold">${esc(options.title)}</text>`
+    ? `<text x="${pad}" y="20" font-size="15" font-weight="bold">${escapeXml(options.title)}</text>`
     : "";
   const svg = `<svg width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
     `font-family="system-ui, sans-serif" fill="currentColor">` +

@@ -7,7 +7,7 @@
  */
 import * as Plot from "@observablehq/plot";
 import sharp from "sharp";
-import { document, type Figure, plot } from "./dom.ts";
+import { document, escapeXml, type Figure, plot } from "./dom.ts";
 import type { tf } from "../engine/mod.ts";
 
 /** The headline scores of one strategy (one row of notebook 05's table). */
@@ -213,13 +213,6 @@ export interface AugmentationGridOptions {
   title?: string;
 }
 
-function escXml(text: string): string {
-  return text.replace(
-    /[&<>"]/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!,
-  );
-}
-
 /**
  * Images as they reach the model: one row per batch (e.g. the originals,
  * then the same images augmented at two steps), one column per image, as a
@@ -256,7 +249,7 @@ export async function augmentationGrid(
     const data = await row.images.data();
     const y0 = head + pad + ri * (thumb + pad);
     cells.push(
-      `<text x="${pad}" y="${y0 + thumb / 2 + 4}" font-size="12">${escXml(row.label)}</text>`,
+      `<text x="${pad}" y="${y0 + thumb / 2 + 4}" font-size="12">${escapeXml(row.label)}</text>`,
     );
     for (let i = 0; i < n; i++) {
       const px = Uint8Array.from(
@@ -278,7 +271,7 @@ export async function augmentationGrid(
     }
   }
   const title = options.title
-    ? `<text x="${pad}" y="20" font-size="15" font-weight="bold">${escXml(options.title)}</text>`
+    ? `<text x="${pad}" y="20" font-size="15" font-weight="bold">${escapeXml(options.title)}</text>`
     : "";
   const svg = `<svg width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
     `font-family="system-ui, sans-serif" fill="currentColor">` +
