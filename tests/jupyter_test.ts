@@ -319,7 +319,8 @@ Deno.test("report: summary beside the reference, timings, failures, self-contain
   assert(!/src="(?!data:)/.test(html), "report references an external image");
 
   assertEquals(summaryRows(null), []);
-  assertEquals(summaryRows({ a: 1, b: "x", c: [1, 2], d: { e: 2, f: { g: 3 } } }), [
+  const big = Object.fromEntries([..."abcdefg"].map((k, i) => [k, i]));
+  assertEquals(summaryRows({ a: 1, b: "x", c: [1, 2], d: { e: 2, f: { g: 3 } }, big }), [
     { label: "a", value: 1 },
     { label: "b", value: "x" },
     { label: "d.e", value: 2 },

@@ -5,12 +5,13 @@
  * self-contained report, `<out>/report.html`.
  *
  * Usage:
- *   deno task study [NAME ...] [--force] [--param NAME=VALUE ...] [--timeout S]
+ *   deno task study [NAME ...] [--force] [--report-only] [--param NAME=VALUE ...] [--timeout S]
  *                   [--notebooks DIR]
  *
  * - NAME: run only these notebooks (by name or prefix); the report still
  *   shows every notebook with a successful earlier run.
  * - --force: run even notebooks whose inputs did not change.
+ * - --report-only: run nothing; rebuild the report from the last successful runs.
  * - --param NAME=VALUE: parameter override for every notebook (see param()).
  * - --timeout S: per-cell time limit, seconds (default 3600).
  * - --notebooks DIR: run the notebooks of DIR instead of notebooks/ (tests).
@@ -45,6 +46,7 @@ const { values, positionals } = parseArgs({
   args: Deno.args,
   options: {
     force: { type: "boolean", default: false },
+    "report-only": { type: "boolean", default: false },
     param: { type: "string", multiple: true, default: [] },
     timeout: { type: "string", default: "3600" },
     notebooks: { type: "string" },
@@ -53,7 +55,9 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
 });
 if (values.help) {
-  console.log("deno task study [NAME ...] [--force] [--param NAME=VALUE ...] [--timeout S]");
+  console.log(
+    "deno task study [NAME ...] [--force] [--report-only] [--param NAME=VALUE ...] [--timeout S]",
+  );
   Deno.exit(0);
 }
 const timeout = Number(values.timeout);
@@ -105,7 +109,9 @@ for (const [i, nb] of all.entries()) {
   previous = key;
   let run: NotebookRun | undefined;
   let status: ReportNotebook["status"];
-  if (!only.has(nb) || (!values.force && canReuse(manifest, name, key))) {
+  const reuse = values["report-only"] || !only.has(nb) ||
+    (!values.force && canReuse(manifest, name, key));
+  if (reuse) {
     const old = manifest.notebooks[name];
     if (!old?.run.ok || !existsSync(old.run.fragment)) {
       log(`[study] ${i + 1}/${all.length} ${name}: not run (no earlier successful run to show)`);
@@ -115,7 +121,7 @@ for (const [i, nb] of all.entries()) {
     status = "reused";
     log(
       `[study] ${i + 1}/${all.length} ${name}: ${
-        old.key === key ? "unchanged" : "not selected"
+        old.key === key ? "unchanged" : values["report-only"] ? "--report-only" : "not selected"
       }, reusing the run of ${run.finishedAt}`,
     );
   } else {

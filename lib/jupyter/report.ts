@@ -80,7 +80,7 @@ export const escapeHtml: (s: string) => string = escapeXml;
 /**
  * The summary rows of one notebook's results: `results.summary` when it is a
  * list of rows; otherwise every number (or short string) at the top level and
- * one level down, labelled by its key path.
+ * one level down (in objects of at most 6 entries), labelled by its key path.
  */
 export function summaryRows(results: unknown): SummaryRow[] {
   if (!results || typeof results !== "object") return [];
@@ -98,7 +98,10 @@ export function summaryRows(results: unknown): SummaryRow[] {
   };
   for (const [k, v] of Object.entries(r)) {
     if (v && typeof v === "object" && !Array.isArray(v)) {
-      for (const [k2, v2] of Object.entries(v as Record<string, unknown>)) add(`${k}.${k2}`, v2);
+      // small groups only (e.g. {class, images}); large maps such as per-class counts stay out
+      const entries = Object.entries(v as Record<string, unknown>);
+      if (entries.length > 6) continue;
+      for (const [k2, v2] of entries) add(`${k}.${k2}`, v2);
     } else add(k, v);
   }
   return rows;

@@ -133,15 +133,14 @@ export async function datasetFacts(): Promise<Record<string, unknown>> {
 
 /**
  * Asks lib/engine what it runs on, in a separate Deno process (loading
- * TensorFlow here would only cost memory): `engineInfo()` when lib/engine
- * exports it, else the backend `initEngine()` selects.
+ * TensorFlow here would only cost memory): `initEngine()`, then
+ * `engineInfo()` when lib/engine exports it (else just the backend name).
  */
 export async function engineFacts(): Promise<Record<string, unknown>> {
   const code = `
     const m = await import(${JSON.stringify(new URL("../engine/mod.ts", import.meta.url).href)});
-    let info;
-    if (typeof m.engineInfo === "function") info = await m.engineInfo();
-    else info = { backend: await m.initEngine() };
+    const backend = await m.initEngine();
+    const info = typeof m.engineInfo === "function" ? await m.engineInfo() : { backend };
     console.log("ENGINE_INFO " + JSON.stringify(info));`;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["eval", "--ext=ts", code],
