@@ -78,6 +78,7 @@ async function runInLab(
   url: string,
   timeoutMs: number,
   params: string[] = [],
+  extraEnv: Record<string, string> = {},
 ): Promise<PageState> {
   const t0 = performance.now();
   const say = (what: string) =>
@@ -94,9 +95,10 @@ async function runInLab(
     { timeout: 120_000, polling: 250 },
   );
   say("kernel idle");
-  // this notebook's quick settings: set in its kernel (silently) before its cells run
-  const env = paramsToEnv(params);
-  if (params.length) {
+  // this notebook's quick settings and output folder: set in its kernel (silently) before
+  // its cells run, so each notebook starts from an empty output folder as in the headless test
+  const env = { ...paramsToEnv(params), ...extraEnv };
+  if (Object.keys(env).length) {
     await page.evaluate(
       async (code) => {
         const w = (globalThis as any).jupyterapp.shell.currentWidget;
@@ -245,7 +247,10 @@ Deno.test({
           const page = await browser!.newPage({ viewport: { width: 1440, height: 900 } });
           const url = `${lab.base}/lab/tree/${basename(copies)}/${path}?reset&token=${lab.token}`;
           const t0 = performance.now();
-          const state = await runInLab(page, url, (exp.timeout ?? 600) * 1000, exp.params);
+          const out = join(tmp, `out-${exp.notebook}`);
+          const state = await runInLab(page, url, (exp.timeout ?? 600) * 1000, exp.params, {
+            ACMC_OUT: out,
+          });
           await page.screenshot({ path: join(shots, `${exp.notebook}.png`) });
           console.log(
             `${exp.notebook}: ${state.executed}/${state.codeCells} cells, ${state.pictures} pictures, ` +
@@ -259,7 +264,7 @@ Deno.test({
           );
           nodeAssert.equal(state.brokenImages, 0, `${exp.notebook}: images that did not load`);
           if (exp.check) {
-            const resultsFile = join(tmp, "out", "results", `${exp.notebook}.json`);
+            const resultsFile = join(out, "results", `${exp.notebook}.json`);
             const results = existsSync(resultsFile)
               ? JSON.parse(await Deno.readTextFile(resultsFile))
               : null;
