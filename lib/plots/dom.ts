@@ -33,3 +33,26 @@ export function escapeXml(text: string): string {
     (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
   );
 }
+
+/**
+ * A hand-made SVG figure (e.g. a grid of thumbnails): `body` markup on a white
+ * `width` x `height` canvas (px), with an optional bold title line at the top
+ * left (`x` px in, default 6), as an element `display` and `saveFigure` take.
+ */
+export function svgFigure(
+  width: number,
+  height: number,
+  body: string,
+  options: { title?: string; x?: number } = {},
+): Figure {
+  const title = options.title
+    ? `<text x="${options.x ?? 6}" y="20" font-size="15" font-weight="bold">${
+      escapeXml(options.title)
+    }</text>`
+    : "";
+  const holder = document.createElement("div");
+  holder.innerHTML = `<svg width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
+    `font-family="system-ui, sans-serif" fill="currentColor">` +
+    `<rect width="100%" height="100%" fill="white"/>${title}${body}</svg>`;
+  return holder.firstElementChild as Figure;
+}

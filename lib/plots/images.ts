@@ -9,7 +9,7 @@
 import * as Plot from "@observablehq/plot";
 import sharp from "sharp";
 import { Buffer } from "node:buffer";
-import { document, escapeXml, type Figure, plot } from "./dom.ts";
+import { escapeXml, type Figure, plot, svgFigure } from "./dom.ts";
 
 /** Options of {@linkcode classDistributionChart}. */
 export interface ClassDistributionOptions {
@@ -194,13 +194,5 @@ export async function imageGrid(
       `<text x="${x0 + thumb / 2}" y="${y0 + thumb + 16}" text-anchor="middle" font-size="11">` +
       `${escapeXml(caption)}</text></g>`;
   }));
-  const title = options.title
-    ? `<text x="${pad}" y="20" font-size="15" font-weight="bold">${escapeXml(options.title)}</text>`
-    : "";
-  const svg = `<svg width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
-    `font-family="system-ui, sans-serif" fill="currentColor">` +
-    `<rect width="100%" height="100%" fill="white"/>${title}${cells.join("")}</svg>`;
-  const holder = document.createElement("div");
-  holder.innerHTML = svg;
-  return holder.firstElementChild as Figure;
+  return svgFigure(width, height, cells.join(""), { title: options.title, x: pad });
 }

@@ -7,7 +7,7 @@
  */
 import * as Plot from "@observablehq/plot";
 import sharp from "sharp";
-import { document, escapeXml, type Figure, plot } from "./dom.ts";
+import { escapeXml, type Figure, plot, svgFigure } from "./dom.ts";
 import type { tf } from "../engine/mod.ts";
 
 /** The headline scores of one strategy (one row of notebook 05's table). */
@@ -270,13 +270,5 @@ export async function augmentationGrid(
       );
     }
   }
-  const title = options.title
-    ? `<text x="${pad}" y="20" font-size="15" font-weight="bold">${escapeXml(options.title)}</text>`
-    : "";
-  const svg = `<svg width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
-    `font-family="system-ui, sans-serif" fill="currentColor">` +
-    `<rect width="100%" height="100%" fill="white"/>${title}${cells.join("")}</svg>`;
-  const holder = document.createElement("div");
-  holder.innerHTML = svg;
-  return holder.firstElementChild as Figure;
+  return svgFigure(width, height, cells.join(""), { title: options.title, x: pad });
 }
