@@ -208,77 +208,88 @@ export async function fit(
   if (vars.length === 0) throw new Error("fit: the model has no trainable weights");
   const preprocess = options.preprocess;
 
-  for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
-  for (let epoch = initialEpoch; epoch < epochs && !ctx.stopTraining; epoch++) {
-    for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
-    const t0 = performance.now();
-    const bar: Progress | null = verbose === 1
-      ? progressBar({ total: Math.max(1, steps), title: `Epoch ${epoch + 1}/${epochs}` })
-      : null;
-    let lossSum = 0, seen = 0, correctSum = 0, step = 0;
-    let logs: Logs = {};
-    for await (const batch of trainDs) {
-      const { x, y } = batch;
-      try {
-        if (!y) throw new Error("fit: the training dataset yields no labels");
-        const b = x.shape[0];
-        let stats: tf.Tensor | null = null;
-        const runStep = () =>
-          optimizer.minimize(
-            () => {
-              const input = preprocess ? preprocess(x) : x;
-              const pred = model.apply(input, { training: true }) as tf.Tensor;
-              const yTrue = oneHotLabels(y, k);
-              const perSample = crossentropy(yTrue, pred);
-              const correct = tf.equal(tf.argMax(pred, -1), tf.argMax(yTrue, -1)).toFloat();
-              if (cw) {
-                const sw = yTrue.matMul(tf.tensor2d(cw, [k, 1])).reshape([-1]);
-                stats = tf.keep(correct.sum());
-                return perSample.mul(sw).sum().div(b) as tf.Scalar;
-              }
-              stats = tf.keep(correct.sum());
-              return perSample.mean() as tf.Scalar;
-            },
-            true,
-            vars,
-          );
-        const lossT = options.seed === undefined
-          ? runStep()
-          : withSeed(mixSeed(options.seed, epoch, step), runStep);
-        const [loss] = await lossT!.data();
-        const [correct] = await stats!.data();
-        tf.dispose([lossT!, stats!]);
-        lossSum += loss * b;
-        seen += b;
-        correctSum += correct;
-      } finally {
-        x.dispose();
-        y?.dispose();
-      }
-      logs = { loss: lossSum / seen, accuracy: correctSum / seen };
-      const secs = (performance.now() - t0) / 1000;
-      bar?.update(step + 1, `${logText(logs)}  ${(seen / secs).toFixed(1)} img/s`);
-      for (const cb of callbacks) await cb.onBatchEnd?.(step, logs, ctx);
-      step++;
-    }
-    if (step === 0) throw new Error("fit: the training dataset yielded no batches");
-    if (options.validationData) {
-      bar?.update(step, `${logText(logs)}  validating...`);
-      const v = await evaluate(model, options.validationData, { verbose: 0, preprocess });
-      logs = { ...logs, val_loss: v.loss, val_accuracy: v.accuracy };
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    history.epoch.push(epoch);
-    for (const [name, value] of Object.entries({ ...logs, seconds })) {
-      (history.history[name] ??= []).push(value);
-    }
-    const line = `${logText(logs)}  ${seconds.toFixed(0)}s ${(seen / seconds).toFixed(1)} img/s`;
-    if (bar) await bar.finish(line);
-    else if (verbose === 2) console.log(`Epoch ${epoch + 1}/${epochs}  ${line}`);
-    for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs, ctx);
+  // An optimizer fit made itself is fit's to free (its moments are resource
+  // tensors nobody else can reach); one passed in stays the caller's.
+  const ownOptimizer = typeof options.optimizer !== "object";
+  try {
+    return await trainLoop();
+  } finally {
+    if (ownOptimizer) optimizer.dispose();
   }
-  for (const cb of callbacks) await cb.onTrainEnd?.(ctx);
-  return history;
+
+  async function trainLoop(): Promise<History> {
+    for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
+    for (let epoch = initialEpoch; epoch < epochs && !ctx.stopTraining; epoch++) {
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
+      const t0 = performance.now();
+      const bar: Progress | null = verbose === 1
+        ? progressBar({ total: Math.max(1, steps), title: `Epoch ${epoch + 1}/${epochs}` })
+        : null;
+      let lossSum = 0, seen = 0, correctSum = 0, step = 0;
+      let logs: Logs = {};
+      for await (const batch of trainDs) {
+        const { x, y } = batch;
+        try {
+          if (!y) throw new Error("fit: the training dataset yields no labels");
+          const b = x.shape[0];
+          let stats: tf.Tensor | null = null;
+          const runStep = () =>
+            optimizer.minimize(
+              () => {
+                const input = preprocess ? preprocess(x) : x;
+                const pred = model.apply(input, { training: true }) as tf.Tensor;
+                const yTrue = oneHotLabels(y, k);
+                const perSample = crossentropy(yTrue, pred);
+                const correct = tf.equal(tf.argMax(pred, -1), tf.argMax(yTrue, -1)).toFloat();
+                if (cw) {
+                  const sw = yTrue.matMul(tf.tensor2d(cw, [k, 1])).reshape([-1]);
+                  stats = tf.keep(correct.sum());
+                  return perSample.mul(sw).sum().div(b) as tf.Scalar;
+                }
+                stats = tf.keep(correct.sum());
+                return perSample.mean() as tf.Scalar;
+              },
+              true,
+              vars,
+            );
+          const lossT = options.seed === undefined
+            ? runStep()
+            : withSeed(mixSeed(options.seed, epoch, step), runStep);
+          const [loss] = await lossT!.data();
+          const [correct] = await stats!.data();
+          tf.dispose([lossT!, stats!]);
+          lossSum += loss * b;
+          seen += b;
+          correctSum += correct;
+        } finally {
+          x.dispose();
+          y?.dispose();
+        }
+        logs = { loss: lossSum / seen, accuracy: correctSum / seen };
+        const secs = (performance.now() - t0) / 1000;
+        bar?.update(step + 1, `${logText(logs)}  ${(seen / secs).toFixed(1)} img/s`);
+        for (const cb of callbacks) await cb.onBatchEnd?.(step, logs, ctx);
+        step++;
+      }
+      if (step === 0) throw new Error("fit: the training dataset yielded no batches");
+      if (options.validationData) {
+        bar?.update(step, `${logText(logs)}  validating...`);
+        const v = await evaluate(model, options.validationData, { verbose: 0, preprocess });
+        logs = { ...logs, val_loss: v.loss, val_accuracy: v.accuracy };
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      history.epoch.push(epoch);
+      for (const [name, value] of Object.entries({ ...logs, seconds })) {
+        (history.history[name] ??= []).push(value);
+      }
+      const line = `${logText(logs)}  ${seconds.toFixed(0)}s ${(seen / seconds).toFixed(1)} img/s`;
+      if (bar) await bar.finish(line);
+      else if (verbose === 2) console.log(`Epoch ${epoch + 1}/${epochs}  ${line}`);
+      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs, ctx);
+    }
+    for (const cb of callbacks) await cb.onTrainEnd?.(ctx);
+    return history;
+  }
 }
 
 async function infer(
