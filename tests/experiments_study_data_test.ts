@@ -2,7 +2,7 @@ import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
 import { initEngine } from "../lib/engine/mod.ts";
 import { generateStandIn } from "../lib/synth/mod.ts";
-import { blogClassOrder, studySplit } from "../lib/experiments/study_data.ts";
+import { blogClassOrder, studyData, studySplit } from "../lib/experiments/study_data.ts";
 
 await initEngine();
 
@@ -35,6 +35,16 @@ Deno.test("studySplit: the blog's class order on ACMC folders, capped subsets, o
       y!.dispose();
     }
     assertEquals(seen, 6);
+    // studyData: the same capped subsets, with the totals and the class order it used.
+    const sd = await studyData(data, { imageSize: 32, maxTrain: 10, maxVal: 6, batchSize: 4 });
+    assertEquals(sd.train.filePaths, train.filePaths);
+    assertEquals(sd.valid.filePaths, val.filePaths);
+    assertEquals(sd.train.batchSize, 4);
+    assertEquals(sd.valid.cardinality, 2);
+    assertEquals(sd.classNames, blog);
+    assertEquals(sd.blogOrder, true);
+    assertEquals(sd.trainTotal, fullTrain.filePaths.length);
+    assertEquals(sd.validTotal, fullVal.filePaths.length);
     // Folders that are not ACMC's: sorted names, as Keras.
     const other = join(dir, "other");
     for (const c of ["b", "a"]) {
@@ -49,6 +59,13 @@ Deno.test("studySplit: the blog's class order on ACMC folders, capped subsets, o
     const [t2] = await studySplit(other, { imageSize: 32 });
     assertEquals(t2.classNames, ["a", "b"]);
     assert(t2.filePaths.length > 0);
+    const sd2 = await studyData(other, { imageSize: 32, validationSplit: 0.5, seed: 1 });
+    assertEquals(sd2.blogOrder, false);
+    assertEquals([sd2.trainTotal, sd2.validTotal], [3, 3]);
+    await assert.rejects(
+      () => studyData(join(dir, "missing"), { imageSize: 32 }),
+      /studyData: cannot read the dataset folder .*missing/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -7,3 +7,4 @@ export * from "./imbalance.ts";
 export * from "./image_size.ts";
 export * from "./elephant.ts";
 export * from "./study_data.ts";
+export * from "./simple_resnet.ts";

@@ -33,16 +33,41 @@ export async function blogClassOrder(): Promise<string[]> {
   return ref.label_order_in_blog_notebooks;
 }
 
+/** The study's split of a folder, as {@linkcode studyData} returns it. */
+export interface StudyData {
+  /** Training subset (capped to `maxTrain` files when asked). */
+  train: ImageDataset;
+  /** Validation subset (capped to `maxVal` files when asked). */
+  valid: ImageDataset;
+  /** Label names, index = label. */
+  classNames: string[];
+  /** True when the folders are ACMC's and the blog's class order was used, else sorted names. */
+  blogOrder: boolean;
+  /** Training and validation files before the caps. */
+  trainTotal: number;
+  validTotal: number;
+}
+
 /**
- * `[train, validation]` of the folder `dir`, labels one-hot ("categorical"),
- * in the blog's class order when the class folders are ACMC's, else sorted.
+ * The study's split of the folder `dir` with what a notebook reports about
+ * it: labels one-hot ("categorical"), in the blog's class order when the
+ * class folders are ACMC's (else sorted, as Keras), `validationSplit` 0.2
+ * and seed 123 by default, each subset optionally capped to its first N
+ * files (Keras' order is already a seeded shuffle, so that is a random sample).
+ *
+ * @example
+ * ```ts
+ * const { train, valid, trainTotal } = await studyData(dir, { imageSize: 64, maxTrain: 256 });
+ * ```
  */
-export async function studySplit(
-  dir: string,
-  options: StudySplitOptions,
-): Promise<[ImageDataset, ImageDataset]> {
+export async function studyData(dir: string, options: StudySplitOptions): Promise<StudyData> {
   const blog = await blogClassOrder();
-  const folders = [...Deno.readDirSync(dir)].filter((e) => e.isDirectory).map((e) => e.name);
+  let folders: string[];
+  try {
+    folders = [...Deno.readDirSync(dir)].filter((e) => e.isDirectory).map((e) => e.name);
+  } catch (e) {
+    throw new Error(`studyData: cannot read the dataset folder ${dir}: ${(e as Error).message}`);
+  }
   const same = folders.length === blog.length && blog.every((c) => folders.includes(c));
   const batchSize = options.batchSize ?? 8;
   const seed = options.seed ?? 123;
@@ -66,5 +91,25 @@ export async function studySplit(
       ds.classNames,
       { labelMode: "categorical", batchSize, imageSize: size, shuffle, seed, cache },
     );
-  return [cap(train, options.maxTrain, true), cap(valid, options.maxVal, false)];
+  return {
+    train: cap(train, options.maxTrain, true),
+    valid: cap(valid, options.maxVal, false),
+    classNames: train.classNames,
+    blogOrder: same,
+    trainTotal: train.filePaths.length,
+    validTotal: valid.filePaths.length,
+  };
+}
+
+/**
+ * `[train, validation]` of the folder `dir`, labels one-hot ("categorical"),
+ * in the blog's class order when the class folders are ACMC's, else sorted
+ * (the subsets of {@linkcode studyData}).
+ */
+export async function studySplit(
+  dir: string,
+  options: StudySplitOptions,
+): Promise<[ImageDataset, ImageDataset]> {
+  const { train, valid } = await studyData(dir, options);
+  return [train, valid];
 }
