@@ -132,22 +132,29 @@ export interface CheckSizeOptions {
 export async function checkSize(options: CheckSizeOptions): Promise<FitCheck & MemoryEstimate> {
   const model = options.buildModel(options.size);
   try {
-    const est = estimateTrainingMemory(model, {
-      ...options.estimate,
-      batchSize: options.batchSize,
-      optimizer: options.optimizer,
-    });
-    const check = await checkFits(est, {
-      available: options.available ?? await availableMemory(),
-      headroom: options.headroom,
-      label: `${options.size} px, batch ${options.batchSize}${
-        options.label ? ` on ${options.label}` : ""
-      }`,
-    });
-    return { ...est, ...check };
+    return await checkModel(model, options.size, options);
   } finally {
     model.dispose();
   }
+}
+
+/** Estimate and decision for a model already built for `size` (shared by checkSize and sizeSweep). */
+async function checkModel(
+  model: tf.LayersModel,
+  size: number,
+  options: Omit<CheckSizeOptions, "buildModel" | "size">,
+): Promise<FitCheck & MemoryEstimate> {
+  const est = estimateTrainingMemory(model, {
+    ...options.estimate,
+    batchSize: options.batchSize,
+    optimizer: options.optimizer,
+  });
+  const check = await checkFits(est, {
+    available: options.available ?? await availableMemory(),
+    headroom: options.headroom,
+    label: `${size} px, batch ${options.batchSize}${options.label ? ` on ${options.label}` : ""}`,
+  });
+  return { ...est, ...check };
 }
 
 /** Best val_accuracy and its 1-based epoch in a history (first best, as Keras' checkpoint). */
@@ -181,16 +188,7 @@ export async function sizeSweep(options: SizeSweepOptions): Promise<SizeRun[]> {
     const model = options.buildModel(size);
     let run: SizeRun;
     try {
-      const est = estimateTrainingMemory(model, {
-        ...options.estimate,
-        batchSize: options.batchSize,
-        optimizer: options.optimizer,
-      });
-      const check = await checkFits(est, {
-        available: options.available ?? await availableMemory(),
-        headroom: options.headroom,
-        label: `${size} px, batch ${options.batchSize}`,
-      });
+      const check = await checkModel(model, size, { ...options, label: undefined });
       log(check.message);
       run = {
         size,
