@@ -217,6 +217,27 @@ function explainLoadFailure(err: unknown): { cause: string; fix: string } {
   };
 }
 
+/** Selects the pure-JS backend and records why (forced, or the native engine failed). */
+async function useJsEngine(
+  base: Pick<EngineInfo, "requested" | "tfjsVersion" | "threads">,
+  env: Record<string, string>,
+  warning: string,
+): Promise<string> {
+  await tf.setBackend("cpu");
+  info = {
+    ...base,
+    engine: "js",
+    backend: tf.getBackend(),
+    native: false,
+    tfVersion: null,
+    devices: ["JavaScript (main thread)"],
+    libtensorflow: null,
+    env,
+    warnings: [warning],
+  };
+  return info.backend;
+}
+
 async function load(options: EngineOptions): Promise<string> {
   const requested = parseChoice(options.engine ?? Deno.env.get("ACMC_ENGINE"), "ACMC_ENGINE");
   const intraOp = threadCount(
@@ -232,20 +253,12 @@ async function load(options: EngineOptions): Promise<string> {
   const base = { requested, tfjsVersion: tf.version.tfjs, threads };
 
   if (requested === "js") {
-    await tf.setBackend("cpu");
-    info = {
-      ...base,
-      engine: "js",
-      backend: tf.getBackend(),
-      native: false,
-      tfVersion: null,
-      devices: ["JavaScript (main thread)"],
-      libtensorflow: null,
-      env: {},
-      warnings: ["pure-JS engine forced (ACMC_ENGINE=js or engine: 'js'): ~30x slower"],
-    };
     if (!options.quiet) console.warn("[engine] pure-JS tfjs forced: expect ~30x slower training");
-    return info.backend;
+    return await useJsEngine(
+      base,
+      {},
+      "pure-JS engine forced (ACMC_ENGINE=js or engine: 'js'): ~30x slower",
+    );
   }
 
   // Everything below must be in the environment before libtensorflow loads,
@@ -289,19 +302,7 @@ async function load(options: EngineOptions): Promise<string> {
       `fix:   ${fix}`,
       "(set ACMC_ENGINE=js to choose pure JS on purpose and silence this)",
     ]);
-    await tf.setBackend("cpu");
-    info = {
-      ...base,
-      engine: "js",
-      backend: tf.getBackend(),
-      native: false,
-      tfVersion: null,
-      devices: ["JavaScript (main thread)"],
-      libtensorflow: null,
-      env,
-      warnings: [`native engine failed to load: ${cause}; fix: ${fix}`],
-    };
-    return info.backend;
+    return await useJsEngine(base, env, `native engine failed to load: ${cause}; fix: ${fix}`);
   }
 
   // Relu's gradient as one native kernel (see ops.ts).
