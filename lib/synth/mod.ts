@@ -23,6 +23,7 @@ export {
   type SynthResult,
 } from "./generate.ts";
 export { ensureDataset, type EnsuredDataset, type EnsureOptions } from "./ensure.ts";
+export { encodePngRgb } from "./png.ts";
 export { hashSeed, Rng } from "./random.ts";
 export { sampleSize, SIZE_LIMITS } from "./sizes.ts";
 export { imageSvg, recipeFor } from "./image.ts";
