@@ -6,8 +6,14 @@
 import assert, { deepStrictEqual as assertEquals, notDeepStrictEqual } from "node:assert/strict";
 import { join } from "node:path";
 import { encode, snapshot } from "./data_fixtures.ts";
-import { datasetFromFiles, ImageDataset, imageDatasetFromDirectory } from "../lib/data/mod.ts";
-import { tf } from "../lib/engine/mod.ts";
+import {
+  datasetFromFiles,
+  decodeImage,
+  ImageDataset,
+  imageDatasetFromDirectory,
+  ImageDecodeError,
+} from "../lib/data/mod.ts";
+import { initEngine, tf } from "../lib/engine/mod.ts";
 
 async function rejects(fn: () => Promise<unknown>): Promise<Error> {
   try {
@@ -313,4 +319,20 @@ Deno.test("resize workers give the same pixels as the main thread", async () => 
   assertEquals(pixels[1], pixels[0]);
   assert(pixels[0].some((v) => !Number.isInteger(v)), "float32 bilinear values, not rounded");
   await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("JPEGs on the native engine (TF's kernel): truncated or oversized ones are refused by name", async () => {
+  await initEngine();
+  assertEquals(tf.getBackend(), "tensorflow");
+  const tensors = tf.memory().numTensors;
+  const good = await encode("jpeg", 64, 48, 5);
+  const img = await decodeImage(good, { file: "ok.jpg" });
+  assertEquals([img.width, img.height, img.channels], [64, 48, 3]);
+  const cut = await rejects(() =>
+    decodeImage(good.slice(0, good.length >> 1), { file: "cut.jpg" })
+  );
+  assert(cut instanceof ImageDecodeError && cut.message.includes('"cut.jpg"'), cut.message);
+  const big = await rejects(() => decodeImage(good, { file: "big.jpg", limitInputPixels: 1000 }));
+  assert(/big\.jpg.*64x48 exceeds the pixel limit 1000/.test(big.message), big.message);
+  assertEquals(tf.memory().numTensors, tensors, "no tensor left behind");
 });
