@@ -18,6 +18,8 @@ import { parseArgs } from "node:util";
 import sharp from "sharp";
 import { ROOT } from "../../lib/config/mod.ts";
 import { imageDatasetFromDirectory } from "../../lib/data/mod.ts";
+import { initEngine } from "../../lib/engine/mod.ts";
+import zlib from "node:zlib";
 
 /** Options of {@linkcode benchLoader}. */
 export interface BenchLoaderOptions {
@@ -83,6 +85,43 @@ export async function generateBenchImages(count: number, seed = 1): Promise<stri
     await Deno.writeFile(join(dir, `class_${i % 4}`, `img_${String(i).padStart(4, "0")}.png`), png);
   }
   return dir;
+}
+
+/**
+ * Milliseconds per PNG that zlib alone takes to inflate the pixel data (the
+ * IDAT chunks) of the PNGs among `paths`, on one thread, best of 2: a floor
+ * under any PNG decoder built on zlib, before unfiltering, resizing or any
+ * pipeline overhead. Null when there are no PNGs.
+ */
+export async function pngInflateMs(paths: string[]): Promise<number | null> {
+  const streams: Uint8Array[] = [];
+  for (const p of paths) {
+    const b = await Deno.readFile(p);
+    if (!(b.length > 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47)) {
+      continue;
+    }
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const parts: Uint8Array[] = [];
+    for (let i = 8; i + 8 <= b.length;) {
+      const n = v.getUint32(i);
+      const type = String.fromCharCode(b[i + 4], b[i + 5], b[i + 6], b[i + 7]);
+      if (type === "IDAT") parts.push(b.subarray(i + 8, i + 8 + n));
+      if (type === "IEND") break;
+      i += 12 + n;
+    }
+    const all = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
+    let at = 0;
+    for (const x of parts) all.set(x, (at += x.length) - x.length);
+    streams.push(all);
+  }
+  if (streams.length === 0) return null;
+  let best = Infinity;
+  for (let r = 0; r < 2; r++) {
+    const t0 = performance.now();
+    for (const z of streams) zlib.inflateSync(z);
+    best = Math.min(best, (performance.now() - t0) / streams.length);
+  }
+  return best;
 }
 
 async function ours(
@@ -154,6 +193,8 @@ export async function benchLoader(options: BenchLoaderOptions = {}): Promise<voi
   const batchSize = options.batchSize ?? 32;
   const given = options.dir ?? Deno.env.get("ACMC_BENCH_DIR");
   const dir = given ?? await generateBenchImages(options.count ?? 240);
+  // The engine the loader feeds in real use (tensors are created on it).
+  await initEngine();
   try {
     // warm the page cache for both sides
     const ds = await imageDatasetFromDirectory(dir, { shuffle: false, verbose: false });
@@ -194,6 +235,21 @@ export async function benchLoader(options: BenchLoaderOptions = {}): Promise<voi
       `loader_keras_img_per_s: ${kerasRate.toFixed(1)}  (peak RSS ${k.peakRssMb.toFixed(0)} MB)`,
     );
     console.log(`loader_img_per_s_ratio_vs_keras: ${(ourRate / kerasRate).toFixed(2)}`);
+    // What any zlib-based PNG loader could reach on this machine: inflate alone, on every core.
+    const inflateMs = await pngInflateMs(ds.filePaths);
+    if (inflateMs !== null) {
+      const cores = navigator.hardwareConcurrency;
+      const ceiling = (cores * 1000) / inflateMs;
+      console.log(
+        `loader_png_inflate_floor_ms: ${
+          inflateMs.toFixed(2)
+        }  (zlib alone, one thread; on ${cores} ` +
+          `cores at most ${ceiling.toFixed(0)} img/s, ${
+            (ceiling / kerasRate).toFixed(2)
+          }x Keras, ` +
+          "before unfiltering, resizing or any overhead)",
+      );
+    }
     // later epochs / runs with the on-disk cache of resized images
     const cacheDir = await Deno.makeTempDir({ prefix: "acmc-bench-cache-" });
     try {
