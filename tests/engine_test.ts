@@ -15,7 +15,7 @@ import {
   nativeTensorCount,
   tf,
 } from "../lib/engine/mod.ts";
-import { adam, batchNormalization, fusedBatchNormTraining } from "../lib/engine/ops.ts";
+import { adam, addRelu, batchNormalization, fusedBatchNormTraining } from "../lib/engine/ops.ts";
 import { ROOT } from "./_python.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -132,6 +132,57 @@ Deno.test(
       return [r.y, r.mean, r.variance, ...tf.grads(f)([x, g, b])];
     });
     assertClose(n, j, 1e-4, "fusedBatchNorm [y, mean, variance, dx, dgamma, dbeta]");
+  },
+);
+
+Deno.test(
+  "fused batch norm + ReLU and addRelu (native) agree with tfjs' relu compositions to 1e-4",
+  opts,
+  async () => {
+    const [n, j] = await onBoth(() => {
+      const x = tf.randomUniform([3, 5, 5, 4], -2, 3, "float32", 7) as tf.Tensor4D;
+      const g = tf.tensor1d([1.5, 0.5, 2, 1]);
+      const b = tf.tensor1d([0.1, -0.2, 0.3, 0]);
+      const dy = tf.randomUniform([3, 5, 5, 4], -1, 1, "float32", 8);
+      const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+        fusedBatchNormTraining(xx as tf.Tensor4D, gg as tf.Tensor1D, bb as tf.Tensor1D, 1e-3, {
+          relu: true,
+        }).y.mul(dy).sum();
+      const r = fusedBatchNormTraining(x, g, b, 1e-3, { relu: true });
+      const u = tf.randomUniform([2, 3, 3, 4], -1, 1, "float32", 9);
+      const v = tf.randomUniform([2, 3, 3, 4], -1, 1, "float32", 10);
+      const dz = tf.randomUniform([2, 3, 3, 4], -1, 1, "float32", 11);
+      const h = (a: tf.Tensor, c: tf.Tensor) => addRelu(a, c).mul(dz).sum();
+      return [
+        r.y,
+        r.mean,
+        r.variance,
+        ...tf.grads(f)([x, g, b]),
+        addRelu(u, v),
+        ...tf.grads(h)([u, v]),
+      ];
+    });
+    assertClose(n, j, 1e-4, "[bn+relu y, mean, variance, dx, dgamma, dbeta, add+relu, da, db]");
+    assert(n[0].every((v) => v >= 0) && n[0].some((v) => v === 0), "rectified, some zeros");
+  },
+);
+
+Deno.test(
+  "fused ops keep only their output: no activation-sized tensor outlives the step",
+  opts,
+  async () => {
+    await initEngine({ quiet: true });
+    const x = tf.randomUniform([2, 8, 8, 3], -1, 1, "float32", 1) as tf.Tensor4D;
+    const g = tf.ones([3]) as tf.Tensor1D;
+    const b = tf.zeros([3]) as tf.Tensor1D;
+    const before = tf.memory().numTensors;
+    const grads = tf.grads((xx: tf.Tensor) => {
+      const y = fusedBatchNormTraining(xx as tf.Tensor4D, g, b, 1e-3, { relu: true }).y;
+      return addRelu(y, xx).sum();
+    })([x]);
+    assertEquals(grads[0].shape, [2, 8, 8, 3]);
+    tf.dispose(grads);
+    assertEquals(tf.memory().numTensors, before, "tensors leaked by the fused ops");
   },
 );
 

@@ -37,6 +37,7 @@ export {
 export { installNodeCompat } from "./compat.ts";
 export {
   adam,
+  addRelu,
   batchNormalization,
   type FusedBatchNormResult,
   fusedBatchNormTraining,

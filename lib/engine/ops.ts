@@ -90,7 +90,9 @@ export function fusedBatchNormTraining(
   scale: tf.Tensor1D,
   offset: tf.Tensor1D,
   epsilon = 1e-3,
+  options: { relu?: boolean } = {},
 ): FusedBatchNormResult {
+  const relu = options.relu ?? false;
   if (x.rank !== 4) {
     throw new Error(`fusedBatchNormTraining: x must be 4-D NHWC, got shape [${x.shape}]`);
   }
@@ -113,7 +115,11 @@ export function fusedBatchNormTraining(
         scale,
         epsilon,
       );
-      return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+      return {
+        y: relu ? tf.relu(y) : y,
+        mean: mean as tf.Tensor1D,
+        variance: variance as tf.Tensor1D,
+      };
     });
   }
   const n = x.shape[0] * x.shape[1] * x.shape[2];
@@ -136,17 +142,22 @@ export function fusedBatchNormTraining(
     mean = tf.keep(bMean as tf.Tensor1D);
     // TF returns the Bessel-corrected variance; Keras' moving variance uses the biased one.
     variance = tf.keep(tf.mul(bVarUnbiased, n > 1 ? (n - 1) / n : 1) as tf.Tensor1D);
-    save([xi, s, r1, r2, r3]);
+    // With relu, the normalized tensor lives only inside this function: the
+    // output (what ReluGrad needs) is all that is kept.
+    const out = relu ? reluKernel(b, y) : y;
+    save(relu ? [xi, s, r1, r2, r3, out] : [xi, s, r1, r2, r3]);
     return {
-      value: y as tf.Tensor4D,
+      value: out as tf.Tensor4D,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, ss, s1, s2, s3] = saved;
+        const [sx, ss, s1, s2, s3, r] = saved;
+        const dn = relu ? reluGradKernel(b, dy, r) : dy;
         const [dx, dScale, dOffset] = b.executeMultipleOutputs(
           "FusedBatchNormGradV3",
           bnAttrs(b, epsilon),
-          [dy, sx, ss, s1, s2, s3],
+          [dn, sx, ss, s1, s2, s3],
           5,
         );
+        if (dn !== dy) dn.dispose();
         return [dx, dScale, dOffset];
       },
     };
@@ -158,6 +169,55 @@ export function fusedBatchNormTraining(
   mean!.dispose();
   variance!.dispose();
   return out;
+}
+
+function floatAttr(b: NativeBackend) {
+  return [{ name: "T", type: b.binding.TF_ATTR_TYPE, value: b.binding.TF_FLOAT }];
+}
+
+/** TensorFlow's `Relu` kernel (no tape: for use inside a custom gradient). */
+function reluKernel(b: NativeBackend, x: tf.Tensor): tf.Tensor {
+  return b.executeMultipleOutputs("Relu", floatAttr(b), [x], 1)[0];
+}
+
+/** TensorFlow's `ReluGrad(dy, y)`: `dy` where the ReLU's output `y` is positive, else 0. */
+function reluGradKernel(b: NativeBackend, dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  return b.executeMultipleOutputs("ReluGrad", floatAttr(b), [dy, y], 1)[0];
+}
+
+/**
+ * `relu(a + b)` for two float32 tensors of the same shape (a ResNet block's
+ * shortcut and residual) as one differentiable op that keeps only its output
+ * for the gradient: the sum itself is never held, where `tf.relu(tf.add(a, b))`
+ * keeps an activation-sized sum alive until the forward pass ends. Off the
+ * native backend, or for other shapes or dtypes, it is exactly that composition.
+ *
+ * @example
+ * ```ts
+ * const out = addRelu(shortcut, residual);
+ * ```
+ */
+export function addRelu(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const be = nativeBackend();
+  const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+  if (!be || !same || a.dtype !== "float32" || b.dtype !== "float32") {
+    return tf.tidy(() => tf.relu(tf.add(a, b)));
+  }
+  const f = tf.customGrad((...args: unknown[]) => {
+    const [x, y, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const sum = be.executeMultipleOutputs("AddV2", floatAttr(be), [x, y], 1)[0];
+    const out = reluKernel(be, sum);
+    sum.dispose();
+    save([out]);
+    return {
+      value: out,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const g = reluGradKernel(be, dy, saved[0]);
+        return [g, g.clone()];
+      },
+    };
+  });
+  return f(a, b);
 }
 
 /** The tfjs-layers BatchNormalization class (not exported by tfjs by name). */
@@ -280,15 +340,7 @@ export function installFastGradients(): void {
       return {
         x: () => {
           const b = nativeBackend();
-          if (b && y.dtype === "float32" && g.dtype === "float32") {
-            const t = b.binding;
-            return b.executeMultipleOutputs(
-              "ReluGrad",
-              [{ name: "T", type: t.TF_ATTR_TYPE, value: t.TF_FLOAT }],
-              [g, y],
-              1,
-            )[0];
-          }
+          if (b && y.dtype === "float32" && g.dtype === "float32") return reluGradKernel(b, g, y);
           return tf.mul(g, tf.cast(tf.step(y), "float32"));
         },
       };

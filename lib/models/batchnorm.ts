@@ -16,6 +16,7 @@
  */
 import { tf } from "../engine/mod.ts";
 import { fusedBatchNormTraining } from "../engine/ops.ts";
+import { markRelu, reluFusionActive } from "./relu_fusion.ts";
 
 /** What a training-mode kernel returns. */
 export interface BatchNormTrainingResult {
@@ -173,6 +174,13 @@ export class BatchNormalization extends tf.layers.Layer {
   readonly axis: number;
   readonly momentum: number;
   readonly epsilon: number;
+  /**
+   * Set only when this layer's output feeds nothing but a ReLU layer of
+   * lib/models/relu_fusion.ts: training on the native engine (default
+   * kernels) then returns `relu(y)` from one fused op (see relu_fusion.ts).
+   * Not part of the saved configuration. Default false.
+   */
+  fuseRelu = false;
   private gamma?: tf.LayerVariable;
   private beta?: tf.LayerVariable;
   private movingMean?: tf.LayerVariable;
@@ -256,6 +264,23 @@ export class BatchNormalization extends tf.layers.Layer {
           beta,
           this.epsilon,
         );
+      }
+      if (
+        this.fuseRelu && kernels.training === defaultBatchNormKernels.training && x.rank === 4 &&
+        x.dtype === "float32" && reluFusionActive()
+      ) {
+        const r = fusedBatchNormTraining(
+          x as tf.Tensor4D,
+          gamma as tf.Tensor1D,
+          beta as tf.Tensor1D,
+          this.epsilon,
+          { relu: true },
+        );
+        this.updateMoving(this.movingMean!, r.mean);
+        this.updateMoving(this.movingVariance!, r.variance);
+        r.mean.dispose();
+        r.variance.dispose();
+        return markRelu(r.y);
       }
       const { y, mean, variance } = kernels.training(x, gamma, beta, this.epsilon);
       this.updateMoving(this.movingMean!, mean);

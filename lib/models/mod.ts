@@ -42,6 +42,7 @@ export {
   WEIGHTS_DIR,
 } from "./weights.ts";
 export { transferModel, type TransferModelOptions } from "./transfer.ts";
+export { AddThenReLU, markRelu, ReLU, reluFusionActive } from "./relu_fusion.ts";
 export {
   BatchNormalization,
   type BatchNormalizationArgs,

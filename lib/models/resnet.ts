@@ -8,6 +8,7 @@
  */
 import { tf } from "../engine/mod.ts";
 import { BatchNormalization } from "./batchnorm.ts";
+import { AddThenReLU, ReLU } from "./relu_fusion.ts";
 import { PreprocessInput } from "./preprocess.ts";
 import { imagenetWeightsPath, loadKerasWeights } from "./weights.ts";
 
@@ -78,12 +79,22 @@ class Builder {
     }).apply(x) as Sym;
   }
 
-  bn(x: Sym, name: string): Sym {
-    return new BatchNormalization({ axis: -1, epsilon: RESNET_BN_EPSILON, name }).apply(x) as Sym;
+  /** Batch norm; `fuseRelu` when its output feeds only the ReLU applied next (relu_fusion.ts). */
+  bn(x: Sym, name: string, fuseRelu = false): Sym {
+    const layer = new BatchNormalization({ axis: -1, epsilon: RESNET_BN_EPSILON, name });
+    layer.fuseRelu = fuseRelu;
+    return layer.apply(x) as Sym;
   }
 
   relu(x: Sym, name: string): Sym {
-    return tf.layers.activation({ activation: "relu", name }).apply(x) as Sym;
+    return new ReLU({ name }).apply(x) as Sym;
+  }
+
+  /** `relu(a + b)` as Keras' `Add` then `Activation("relu")` layers, fused in training. */
+  addRelu(a: Sym, b: Sym, addName: string, reluName: string): Sym {
+    const add = new AddThenReLU({ name: addName });
+    add.fuseRelu = true;
+    return this.relu(add.apply([a, b]) as Sym, reluName);
   }
 
   dense(x: Sym, units: number, activation: string, name: string): Sym {
@@ -104,13 +115,12 @@ class Builder {
       shortcut = this.bn(shortcut, `${name}_0_bn`);
     }
     let y = this.conv(x, filters, 1, `${name}_1_conv`, stride);
-    y = this.relu(this.bn(y, `${name}_1_bn`), `${name}_1_relu`);
+    y = this.relu(this.bn(y, `${name}_1_bn`, true), `${name}_1_relu`);
     y = this.conv(y, filters, 3, `${name}_2_conv`, 1, "same");
-    y = this.relu(this.bn(y, `${name}_2_bn`), `${name}_2_relu`);
+    y = this.relu(this.bn(y, `${name}_2_bn`, true), `${name}_2_relu`);
     y = this.conv(y, 4 * filters, 1, `${name}_3_conv`);
     y = this.bn(y, `${name}_3_bn`);
-    y = tf.layers.add({ name: `${name}_add` }).apply([shortcut, y]) as Sym;
-    return this.relu(y, `${name}_out`);
+    return this.addRelu(shortcut, y, `${name}_add`, `${name}_out`);
   }
 
   /** Keras `stack_residual_blocks_v1`. */
@@ -194,7 +204,7 @@ export function resnet50(options: ResNet50Options = {}): tf.LayersModel | Promis
   }
   x = tf.layers.zeroPadding2d({ padding: [[3, 3], [3, 3]], name: "conv1_pad" }).apply(x) as Sym;
   x = b.conv(x, 64, 7, "conv1_conv", 2);
-  x = b.relu(b.bn(x, "conv1_bn"), "conv1_relu");
+  x = b.relu(b.bn(x, "conv1_bn", true), "conv1_relu");
   x = tf.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]], name: "pool1_pad" }).apply(x) as Sym;
   x = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, name: "pool1_pool" }).apply(x) as Sym;
 

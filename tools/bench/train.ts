@@ -299,7 +299,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
         ]
         : [PYTHON, join(ROOT, "tools", "bench", "keras_train.py"), ...common];
       const env: Record<string, string> = side === "ours" && options.baseline
-        ? { ACMC_FAST_GRADIENTS: "0" }
+        ? { ACMC_FAST_GRADIENTS: "0", ACMC_FUSE_RELU: "0" }
         : {};
       const r = await worker(args, (s) => JSON.parse(s) as TrainRun, env);
       runs.push(r);
