@@ -186,6 +186,45 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "1x1 convolution gradients (pointwise path) agree with the pure-JS backend to 1e-4",
+  opts,
+  async () => {
+    // Strides 1 and 2, odd sizes (the spread input gradient is cropped), both paddings.
+    const cases: [[number, number, number, number], number, "valid" | "same"][] = [
+      [[2, 6, 6, 5], 1, "valid"],
+      [[2, 7, 5, 4], 2, "valid"],
+      [[1, 7, 7, 3], 2, "same"],
+      [[2, 5, 9, 6], 3, "same"],
+    ];
+    for (const [shape, stride, pad] of cases) {
+      const [n, j] = await onBoth(() => {
+        const x = tf.randomUniform(shape, -1, 1, "float32", 3) as tf.Tensor4D;
+        const w = tf.randomUniform([1, 1, shape[3], 7], -1, 1, "float32", 4) as tf.Tensor4D;
+        const y = tf.conv2d(x, w, stride, pad);
+        const dy = tf.randomUniform(y.shape, -1, 1, "float32", 5);
+        const f = (a: tf.Tensor, b: tf.Tensor) =>
+          tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad).mul(dy).sum();
+        return tf.grads(f)([x, w]);
+      });
+      assertClose(n, j, 1e-4, `1x1 conv grads ${shape} stride ${stride} ${pad}`);
+    }
+    // On the native CPU engine the pointwise path ran (a forward Conv2D of the
+    // transposed filter and a matrix product), not TF's backprop kernels alone.
+    await initEngine({ quiet: true });
+    const x = tf.ones([1, 4, 4, 2]) as tf.Tensor4D;
+    const w = tf.ones([1, 1, 2, 3]) as tf.Tensor4D;
+    const info = await tf.profile(() =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "valid").sum()
+      )([x, w])
+    );
+    for (const k of ["Transpose", "BatchMatMul"]) {
+      assert(info.kernelNames.includes(k), `no ${k} in ${info.kernelNames}`);
+    }
+  },
+);
+
 Deno.test("the Relu gradient (native ReluGrad) agrees with the pure-JS backend", opts, async () => {
   const [n, j] = await onBoth(() => {
     const x = tf.tensor2d([[-2, -0.5, 0, 0.5], [3, -1, 1e-3, -1e-3]]);
