@@ -8,6 +8,7 @@ import assert, {
   rejects as assertRejects,
 } from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import {
   describeEngine,
   engineInfo,
@@ -467,3 +468,24 @@ Deno.test(
     }
   },
 );
+
+Deno.test("allocator: tools/alloc.sh preloads jemalloc when installed, ACMC_ALLOCATOR=glibc opts out; engineInfo says which", async () => {
+  const preload = async (env: Record<string, string>) => {
+    const out = await new Deno.Command("bash", {
+      args: [join(ROOT, "tools", "alloc.sh"), "sh", "-c", 'printf %s "$LD_PRELOAD|$MALLOC_CONF"'],
+      env,
+    }).output();
+    assert(out.success);
+    return new TextDecoder().decode(out.stdout);
+  };
+  const installed = ["x86_64-linux-gnu", "aarch64-linux-gnu"].some((d) =>
+    existsSync(`/usr/lib/${d}/libjemalloc.so.2`)
+  );
+  const on = await preload({ ACMC_ALLOCATOR: "jemalloc", LD_PRELOAD: "", MALLOC_CONF: "" });
+  if (installed) assert(/libjemalloc\.so\.2\|dirty_decay_ms:-1/.test(on), on);
+  else assertEquals(on, "|");
+  assertEquals(await preload({ ACMC_ALLOCATOR: "glibc", LD_PRELOAD: "", MALLOC_CONF: "" }), "|");
+  await initEngine({ quiet: true });
+  const here = /jemalloc/.test(Deno.env.get("LD_PRELOAD") ?? "");
+  assertEquals(engineInfo().allocator.startsWith("jemalloc"), here, engineInfo().allocator);
+});

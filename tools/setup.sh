@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up of everything the project runs on, step by step.
-#   bash tools/setup.sh [deno] [npm] [venv] [engine] [fonts] [browser] [all]
+#   bash tools/setup.sh [deno] [npm] [venv] [engine] [fonts] [browser] [alloc] [all]
 # Each step is skipped in well under a second once done (a stamp under
 # .cache/setup records the hash of what it was made from). Nothing here needs
 # the network beyond the npm registry, the Python package index and Debian's
@@ -92,12 +92,23 @@ step_browser() {
   stamp browser 1
 }
 
+step_alloc() {
+  # jemalloc for training processes (tools/alloc.sh says why). Optional: without
+  # it (no root, no apt) everything runs on glibc's allocator, using more memory.
+  fresh alloc 1 && return
+  if ! ACMC_ALLOCATOR=jemalloc bash "$ROOT/tools/alloc.sh" printenv LD_PRELOAD 2>/dev/null | grep -q jemalloc; then
+    (apt_install libjemalloc2) ||
+      { say "jemalloc not installed: training runs on glibc's allocator (more memory; docs/engine.md)"; return; }
+  fi
+  stamp alloc 1
+}
+
 steps=("$@")
 [[ ${#steps[@]} -eq 0 ]] && steps=(all)
 for s in "${steps[@]}"; do
   case "$s" in
-    all) step_deno; step_npm; step_venv; step_engine; step_fonts; step_browser ;;
-    deno | npm | venv | engine | fonts | browser) "step_$s" ;;
-    *) die "unknown step '$s' (deno npm venv engine fonts browser all)" ;;
+    all) step_deno; step_npm; step_venv; step_engine; step_fonts; step_browser; step_alloc ;;
+    deno | npm | venv | engine | fonts | browser | alloc) "step_$s" ;;
+    *) die "unknown step '$s' (deno npm venv engine fonts browser alloc all)" ;;
   esac
 done

@@ -9,4 +9,5 @@ if [ ! -x "$deno" ]; then
   echo "Deno kernel: $deno is missing; run 'bash tools/setup.sh deno' in the project root" >&2
   exit 1
 fi
-exec "$deno" jupyter --kernel --conn "$1"
+# jemalloc when installed (tools/alloc.sh says why).
+exec bash "$here/../../tools/alloc.sh" "$deno" jupyter --kernel --conn "$1"

@@ -87,6 +87,11 @@ export interface EngineInfo {
   libtensorflow: LibTensorFlowInfo | null;
   /** Thread settings passed to TensorFlow (0 = TensorFlow's default) and the core count. */
   threads: { intraOp: number; interOp: number; cores: number };
+  /**
+   * The process's memory allocator: `"jemalloc (...)"` when the project's
+   * tasks preloaded it (tools/alloc.sh), else `"glibc malloc"`.
+   */
+  allocator: string;
   /** The TensorFlow environment variables in effect at load. */
   env: Record<string, string>;
   /** Why the engine is not the preferred one (empty when all is well). */
@@ -219,7 +224,7 @@ function explainLoadFailure(err: unknown): { cause: string; fix: string } {
 
 /** Selects the pure-JS backend and records why (forced, or the native engine failed). */
 async function useJsEngine(
-  base: Pick<EngineInfo, "requested" | "tfjsVersion" | "threads">,
+  base: Pick<EngineInfo, "requested" | "tfjsVersion" | "threads" | "allocator">,
   env: Record<string, string>,
   warning: string,
 ): Promise<string> {
@@ -250,7 +255,7 @@ async function load(options: EngineOptions): Promise<string> {
   );
   const threads = { intraOp, interOp, cores: cpus().length };
   const warnings: string[] = [];
-  const base = { requested, tfjsVersion: tf.version.tfjs, threads };
+  const base = { requested, tfjsVersion: tf.version.tfjs, threads, allocator: allocator() };
 
   if (requested === "js") {
     if (!options.quiet) console.warn("[engine] pure-JS tfjs forced: expect ~30x slower training");
@@ -397,6 +402,18 @@ export function engineInfo(): EngineInfo {
   return structuredClone(info);
 }
 
+/** Which allocator this process runs on (jemalloc is preloaded by tools/alloc.sh). */
+function allocator(): string {
+  try {
+    if (/libjemalloc/.test(Deno.readTextFileSync("/proc/self/maps"))) {
+      return `jemalloc (${Deno.env.get("MALLOC_CONF") || "default settings"})`;
+    }
+  } catch {
+    // no /proc (not Linux): the platform's default
+  }
+  return Deno.build.os === "linux" ? "glibc malloc" : "system malloc";
+}
+
 /** A one-paragraph, human-readable summary of {@linkcode engineInfo}. */
 export function describeEngine(): string {
   const i = engineInfo();
@@ -408,6 +425,7 @@ export function describeEngine(): string {
     `libtensorflow: ${i.libtensorflow?.source ?? "-"}`,
     `threads: intra-op ${t(i.threads.intraOp)}, inter-op ${t(i.threads.interOp)}, ` +
     `${i.threads.cores} cores`,
+    `allocator: ${i.allocator}`,
     ...i.warnings.map((w) => `warning: ${w}`),
   ].join("\n");
 }

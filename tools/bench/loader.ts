@@ -19,6 +19,7 @@ import sharp from "sharp";
 import { ROOT } from "../../lib/config/mod.ts";
 import { imageDatasetFromDirectory } from "../../lib/data/mod.ts";
 import { initEngine } from "../../lib/engine/mod.ts";
+import { peerEnv } from "./train.ts";
 import zlib from "node:zlib";
 
 /** Options of {@linkcode benchLoader}. */
@@ -168,7 +169,8 @@ async function keras(dir: string, size: number, batchSize: number) {
       String(batchSize),
       "1",
     ],
-    env: { TF_CPP_MIN_LOG_LEVEL: "3", TF_ENABLE_ONEDNN_OPTS: "0" },
+    clearEnv: true,
+    env: { ...peerEnv("python"), TF_CPP_MIN_LOG_LEVEL: "3", TF_ENABLE_ONEDNN_OPTS: "0" },
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -212,6 +212,21 @@ export async function runOurs(
   };
 }
 
+/**
+ * The environment for a side's process: ours inherits this one (with the
+ * allocator tools/alloc.sh chose, as every project task runs); Keras (Python)
+ * gets it without that allocator, i.e. as users run Keras.
+ */
+export function peerEnv(cmd: string): Record<string, string> {
+  const env = Deno.env.toObject();
+  if (!/python/.test(cmd)) return env;
+  const keep = (env.LD_PRELOAD ?? "").split(":").filter((l) => l && !/jemalloc/.test(l));
+  if (keep.length) env.LD_PRELOAD = keep.join(":");
+  else delete env.LD_PRELOAD;
+  delete env.MALLOC_CONF;
+  return env;
+}
+
 async function worker(
   args: string[],
   parse: (s: string) => TrainRun,
@@ -222,7 +237,8 @@ async function worker(
     args: rest,
     stdout: "piped",
     stderr: "piped",
-    env: { TF_CPP_MIN_LOG_LEVEL: "2", TF_ENABLE_ONEDNN_OPTS: "0", ...env },
+    clearEnv: true,
+    env: { ...peerEnv(cmd), TF_CPP_MIN_LOG_LEVEL: "2", TF_ENABLE_ONEDNN_OPTS: "0", ...env },
   }).output();
   const stdout = new TextDecoder().decode(out.stdout);
   if (!out.success) {
