@@ -188,7 +188,7 @@ Deno.test(
 );
 
 Deno.test(
-  "1x1 convolution gradients (pointwise path) agree with the pure-JS backend to 1e-4",
+  "convolution gradients (1x1 and flipped paths) agree with the pure-JS backend to 1e-4",
   opts,
   async () => {
     // Strides 1 and 2, odd sizes (the spread input gradient is cropped), both paddings.
@@ -198,6 +198,17 @@ Deno.test(
       [[1, 7, 7, 3], 2, "same"],
       [[2, 5, 9, 6], 3, "same"],
     ];
+    // Odd filters, stride 1, "same": the input gradient is a flipped forward convolution.
+    for (const [kh, kw] of [[3, 3], [5, 3], [1, 3]]) {
+      const [n, j] = await onBoth(() => {
+        const x = tf.randomUniform([2, 6, 7, 4], -1, 1, "float32", 6) as tf.Tensor4D;
+        const w = tf.randomUniform([kh, kw, 4, 5], -1, 1, "float32", 7) as tf.Tensor4D;
+        const dy = tf.randomUniform([2, 6, 7, 5], -1, 1, "float32", 8);
+        const f = (a: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, w, 1, "same").mul(dy).sum();
+        return [tf.grad(f)(x)];
+      });
+      assertClose(n, j, 1e-4, `${kh}x${kw} same conv input gradient`);
+    }
     for (const [shape, stride, pad] of cases) {
       const [n, j] = await onBoth(() => {
         const x = tf.randomUniform(shape, -1, 1, "float32", 3) as tf.Tensor4D;
@@ -223,6 +234,11 @@ Deno.test(
     for (const k of ["Transpose", "BatchMatMul"]) {
       assert(info.kernelNames.includes(k), `no ${k} in ${info.kernelNames}`);
     }
+    const w3 = tf.ones([3, 3, 2, 3]) as tf.Tensor4D;
+    const info3 = await tf.profile(() =>
+      tf.grad((a: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, w3, 1, "same").sum())(x)
+    );
+    assert(info3.kernelNames.includes("Reverse"), `no flipped filter in ${info3.kernelNames}`);
   },
 );
 
