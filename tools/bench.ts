@@ -7,7 +7,8 @@
  *
  * Flags: `--only train|loader`, `--sizes 128,256`, `--steps 10`,
  * `--warmup 2`, `--batch 8`, `--bn fused|layers`, `--opt native|tfjs`, `--model auto|lib|bench`,
- * `--side ours|keras` (one side only), `--baseline` (ours without the engine's
+ * `--side ours|keras` (one side only), `--repeats 2` (runs per side and size,
+ * ABBA order; best speed and highest memory count), `--baseline` (ours without the engine's
  * fixes: the "before" figures), `--json FILE` (write the runs).
  * Quick run: `deno task bench --only train --sizes 64 --steps 3 --warmup 1`.
  *
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     opt: { type: "string", default: "native" },
     model: { type: "string", default: "auto" },
     side: { type: "string" },
+    repeats: { type: "string", default: "2" },
     baseline: { type: "boolean", default: false },
     json: { type: "string" },
   },
@@ -72,6 +74,7 @@ if (only === undefined || only === "train") {
     baseline: values.baseline,
     model: oneOf("model", values.model, ["auto", "lib", "bench"]),
     sides: values.side ? [oneOf("side", values.side, ["ours", "keras"])] : undefined,
+    repeats: int("repeats", values.repeats, 1),
   });
   if (values.json) {
     await Deno.writeTextFile(values.json, JSON.stringify({ date: new Date(), runs }, null, 2));
