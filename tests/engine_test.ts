@@ -117,21 +117,30 @@ Deno.test("batchNorm (inference) agrees with the pure-JS backend to 1e-4", opts,
   assertClose(n, j, 1e-4, "batchNorm");
 });
 
+/** `[y, mean, variance, dx, dgamma, dbeta]` of fusedBatchNormTraining on fixed data. */
+function fusedBnCase(epsilon: number, relu: boolean): tf.Tensor[] {
+  const x = tf.randomUniform([3, 5, 5, 4], -2, 3, "float32", 7) as tf.Tensor4D;
+  const g = tf.tensor1d([1.5, 0.5, 2, 1]);
+  const b = tf.tensor1d([0.1, -0.2, 0.3, 0]);
+  const dy = tf.randomUniform([3, 5, 5, 4], -1, 1, "float32", 8);
+  const bn = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+    fusedBatchNormTraining(xx as tf.Tensor4D, gg as tf.Tensor1D, bb as tf.Tensor1D, epsilon, {
+      relu,
+    });
+  const r = bn(x, g, b);
+  return [
+    r.y,
+    r.mean,
+    r.variance,
+    ...tf.grads((a, c, d) => bn(a, c, d).y.mul(dy).sum())([x, g, b]),
+  ];
+}
+
 Deno.test(
   "fused training batch norm (native kernels) agrees with tfjs ops to 1e-4",
   opts,
   async () => {
-    const [n, j] = await onBoth(() => {
-      const x = tf.randomUniform([3, 5, 5, 4], -2, 3, "float32", 7) as tf.Tensor4D;
-      const g = tf.tensor1d([1.5, 0.5, 2, 1]);
-      const b = tf.tensor1d([0.1, -0.2, 0.3, 0]);
-      const dy = tf.randomUniform([3, 5, 5, 4], -1, 1, "float32", 8);
-      const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
-        fusedBatchNormTraining(xx as tf.Tensor4D, gg as tf.Tensor1D, bb as tf.Tensor1D, 1.001e-5)
-          .y.mul(dy).sum();
-      const r = fusedBatchNormTraining(x, g, b, 1.001e-5);
-      return [r.y, r.mean, r.variance, ...tf.grads(f)([x, g, b])];
-    });
+    const [n, j] = await onBoth(() => fusedBnCase(1.001e-5, false));
     assertClose(n, j, 1e-4, "fusedBatchNorm [y, mean, variance, dx, dgamma, dbeta]");
   },
 );
@@ -141,24 +150,13 @@ Deno.test(
   opts,
   async () => {
     const [n, j] = await onBoth(() => {
-      const x = tf.randomUniform([3, 5, 5, 4], -2, 3, "float32", 7) as tf.Tensor4D;
-      const g = tf.tensor1d([1.5, 0.5, 2, 1]);
-      const b = tf.tensor1d([0.1, -0.2, 0.3, 0]);
-      const dy = tf.randomUniform([3, 5, 5, 4], -1, 1, "float32", 8);
-      const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
-        fusedBatchNormTraining(xx as tf.Tensor4D, gg as tf.Tensor1D, bb as tf.Tensor1D, 1e-3, {
-          relu: true,
-        }).y.mul(dy).sum();
-      const r = fusedBatchNormTraining(x, g, b, 1e-3, { relu: true });
+      const bn = fusedBnCase(1e-3, true);
       const u = tf.randomUniform([2, 3, 3, 4], -1, 1, "float32", 9);
       const v = tf.randomUniform([2, 3, 3, 4], -1, 1, "float32", 10);
       const dz = tf.randomUniform([2, 3, 3, 4], -1, 1, "float32", 11);
       const h = (a: tf.Tensor, c: tf.Tensor) => addRelu(a, c).mul(dz).sum();
       return [
-        r.y,
-        r.mean,
-        r.variance,
-        ...tf.grads(f)([x, g, b]),
+        ...bn,
         addRelu(u, v),
         ...tf.grads(h)([u, v]),
       ];
