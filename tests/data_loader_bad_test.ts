@@ -50,6 +50,17 @@ async function drain(ds: ImageDataset): Promise<number> {
   return n;
 }
 
+/** Every pixel value of one pass over `ds`, in order. */
+async function pixelsOf(ds: ImageDataset): Promise<number[]> {
+  const xs: number[] = [];
+  for await (const { x, y } of ds) {
+    xs.push(...x.dataSync());
+    x.dispose();
+    y?.dispose();
+  }
+  return xs;
+}
+
 Deno.test("bad files: clear errors naming the file, at first read or when validating", async () => {
   const good = await encode("rgb", 30, 30, 9);
   const bad: Record<string, Uint8Array> = {
@@ -153,15 +164,7 @@ Deno.test("disk and memory caches: later epochs read the cache, outside the data
   const opts = { ...quiet, shuffle: false, batchSize: 4, cache: "disk" as const, cacheDir };
   const ds = await imageDatasetFromDirectory(root, opts);
   const epochs: number[][] = [];
-  for (let e = 0; e < 2; e++) {
-    const xs: number[] = [];
-    for await (const { x, y } of ds) {
-      xs.push(...x.dataSync());
-      x.dispose();
-      y?.dispose();
-    }
-    epochs.push(xs);
-  }
+  for (let e = 0; e < 2; e++) epochs.push(await pixelsOf(ds));
   assertEquals(ds.diskCache!.stats, { hits: 12, misses: 12, writes: 12 });
   assertEquals(epochs[0], epochs[1]);
   assert(epochs[0].every((v) => Number.isInteger(v)), "cached values are rounded uint8");
@@ -182,15 +185,8 @@ Deno.test("disk and memory caches: later epochs read the cache, outside the data
   await Deno.writeFile(join(root, "cat", "0.png"), await encode("rgb", 20, 16, 1));
   // memory cache: same values on every pass
   const mem = await imageDatasetFromDirectory(root, { ...opts, cache: "memory" });
-  const a: number[] = [];
-  const b: number[] = [];
-  for (const out of [a, b]) {
-    for await (const { x, y } of mem) {
-      out.push(...x.dataSync());
-      x.dispose();
-      y?.dispose();
-    }
-  }
+  const a = await pixelsOf(mem);
+  const b = await pixelsOf(mem);
   assertEquals(a, b);
   const now = await snapshot(root);
   assertEquals(now.split("\n").length, before.split("\n").length);
@@ -308,13 +304,7 @@ Deno.test("resize workers give the same pixels as the main thread", async () => 
       batchSize: 4,
       workers,
     });
-    const xs: number[] = [];
-    for await (const { x, y } of ds) {
-      xs.push(...x.dataSync());
-      x.dispose();
-      y?.dispose();
-    }
-    pixels.push(xs);
+    pixels.push(await pixelsOf(ds));
   }
   assertEquals(pixels[1], pixels[0]);
   assert(pixels[0].some((v) => !Number.isInteger(v)), "float32 bilinear values, not rounded");
