@@ -19,7 +19,7 @@ import sharp from "sharp";
 import { ROOT } from "../../lib/config/mod.ts";
 import { imageDatasetFromDirectory } from "../../lib/data/mod.ts";
 import { initEngine } from "../../lib/engine/mod.ts";
-import { peerEnv } from "./train.ts";
+import { kerasEnv } from "./train.ts";
 import zlib from "node:zlib";
 
 /** Options of {@linkcode benchLoader}. */
@@ -170,7 +170,7 @@ async function keras(dir: string, size: number, batchSize: number) {
       "1",
     ],
     clearEnv: true,
-    env: { ...peerEnv("python"), TF_CPP_MIN_LOG_LEVEL: "3", TF_ENABLE_ONEDNN_OPTS: "0" },
+    env: { ...kerasEnv(), TF_CPP_MIN_LOG_LEVEL: "3", TF_ENABLE_ONEDNN_OPTS: "0" },
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -219,13 +219,11 @@ export async function runOurs(
 }
 
 /**
- * The environment for a side's process: ours inherits this one (with the
- * allocator tools/alloc.sh chose, as every project task runs); Keras (Python)
- * gets it without that allocator, i.e. as users run Keras.
+ * The environment for Keras' (Python) side: this process's, without the
+ * allocator tools/alloc.sh preloads for our side (users run Keras on glibc).
  */
-export function peerEnv(cmd: string): Record<string, string> {
+export function kerasEnv(): Record<string, string> {
   const env = Deno.env.toObject();
-  if (!/python/.test(cmd)) return env;
   const keep = (env.LD_PRELOAD ?? "").split(":").filter((l) => l && !/jemalloc/.test(l));
   if (keep.length) env.LD_PRELOAD = keep.join(":");
   else delete env.LD_PRELOAD;
@@ -244,7 +242,12 @@ async function worker(
     stdout: "piped",
     stderr: "piped",
     clearEnv: true,
-    env: { ...peerEnv(cmd), TF_CPP_MIN_LOG_LEVEL: "2", TF_ENABLE_ONEDNN_OPTS: "0", ...env },
+    env: {
+      ...(cmd === PYTHON ? kerasEnv() : Deno.env.toObject()),
+      TF_CPP_MIN_LOG_LEVEL: "2",
+      TF_ENABLE_ONEDNN_OPTS: "0",
+      ...env,
+    },
   }).output();
   const stdout = new TextDecoder().decode(out.stdout);
   if (!out.success) {
