@@ -17,39 +17,40 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseCommandLine, usageError } from "./cli.ts";
 import { benchTrain } from "./bench/train.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    only: { type: "string" },
-    sizes: { type: "string", default: "128,256" },
-    steps: { type: "string", default: "10" },
-    warmup: { type: "string", default: "2" },
-    batch: { type: "string", default: "8" },
-    bn: { type: "string", default: "fused" },
-    opt: { type: "string", default: "native" },
-    model: { type: "string", default: "auto" },
-    side: { type: "string" },
-    repeats: { type: "string", default: "2" },
-    baseline: { type: "boolean", default: false },
-    json: { type: "string" },
+const { values } = parseCommandLine(
+  "bench",
+  "deno task bench [--only train|loader] [--sizes 128,256] [--steps N] [--repeats N] [--baseline] [--json FILE]",
+  {
+    options: {
+      only: { type: "string" },
+      sizes: { type: "string", default: "128,256" },
+      steps: { type: "string", default: "10" },
+      warmup: { type: "string", default: "2" },
+      batch: { type: "string", default: "8" },
+      bn: { type: "string", default: "fused" },
+      opt: { type: "string", default: "native" },
+      model: { type: "string", default: "auto" },
+      side: { type: "string" },
+      repeats: { type: "string", default: "2" },
+      baseline: { type: "boolean", default: false },
+      json: { type: "string" },
+    },
   },
-});
+);
 
 function int(name: string, v: string, min: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) {
-    console.error(`--${name} ${v}: expected an integer >= ${min}`);
-    Deno.exit(2);
+    usageError("bench", `--${name} ${v}: expected an integer >= ${min}`);
   }
   return n;
 }
 function oneOf<const T extends string>(name: string, v: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(v)) {
-    console.error(`--${name} ${v}: expected one of ${allowed.join(", ")}`);
-    Deno.exit(2);
+    usageError("bench", `--${name} ${v}: expected one of ${allowed.join(", ")}`);
   }
   return v as T;
 }

@@ -8,12 +8,12 @@
  * only: no kernelspec is installed or changed. Stop with Ctrl+C.
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseCommandLine, usageError } from "./cli.ts";
 import { datasetDir, outDir } from "../lib/config/mod.ts";
 import { startLab } from "../lib/jupyter/lab.ts";
 
-const { values, positionals } = parseArgs({
-  args: Deno.args,
+const USAGE = "deno task lab [--port N] [--param NAME=VALUE ...] [-- extra jupyter lab args]";
+const { values, positionals } = parseCommandLine("lab", USAGE, {
   options: {
     port: { type: "string" },
     param: { type: "string", multiple: true, default: [] },
@@ -22,12 +22,12 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
 });
 if (values.help) {
-  console.log("deno task lab [--port N] [--param NAME=VALUE ...] [-- extra jupyter lab args]");
+  console.log(USAGE);
   Deno.exit(0);
 }
 const port = values.port === undefined ? undefined : Number(values.port);
 if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
-  throw new Error(`--port ${values.port}: expected a port number`);
+  usageError("lab", `--port ${values.port}: expected a port number`);
 }
 
 console.error("[lab] starting JupyterLab...");

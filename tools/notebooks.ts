@@ -17,14 +17,15 @@
  * Exits 1 at the first failing notebook, after printing the cell and error.
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseCommandLine, usageError } from "./cli.ts";
 import { join, resolve } from "node:path";
 import { outDir } from "../lib/config/mod.ts";
 import { formatFailure, runNotebook } from "../lib/jupyter/runner.ts";
 import { resolveNotebooks } from "../lib/jupyter/notebooks.ts";
 
-const { values, positionals } = parseArgs({
-  args: Deno.args,
+const USAGE =
+  "deno task notebooks [NAME|PATH.ipynb ...] [--out DIR] [--timeout S] [--param NAME=VALUE ...] [--no-check]";
+const { values, positionals } = parseCommandLine("notebooks", USAGE, {
   options: {
     out: { type: "string" },
     timeout: { type: "string", default: "1800" },
@@ -36,15 +37,13 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
 });
 if (values.help) {
-  console.log(
-    "deno task notebooks [NAME|PATH.ipynb ...] [--out DIR] [--timeout S] [--param NAME=VALUE ...] [--no-check]",
-  );
+  console.log(USAGE);
   Deno.exit(0);
 }
 // `deno task` runs in the project root; paths typed by the user are relative to where they were.
 const cwd = Deno.env.get("INIT_CWD") ?? Deno.cwd();
 const timeout = Number(values.timeout);
-if (!(timeout > 0)) throw new Error(`--timeout ${values.timeout}: expected seconds > 0`);
+if (!(timeout > 0)) usageError("notebooks", `--timeout ${values.timeout}: expected seconds > 0`);
 const env: Record<string, string> = {};
 if (values.out) env.ACMC_OUT = resolve(cwd, values.out);
 const root = values.out ? resolve(cwd, values.out) : outDir();

@@ -21,7 +21,7 @@
  * its last successful run (`<out>/study-manifest.json`).
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseCommandLine, usageError } from "./cli.ts";
 import { basename, join, resolve } from "node:path";
 import { existsSync } from "node:fs";
 import { datasetDir, outDir, ROOT } from "../lib/config/mod.ts";
@@ -42,8 +42,9 @@ import {
   writeManifest,
 } from "../lib/jupyter/study.ts";
 
-const { values, positionals } = parseArgs({
-  args: Deno.args,
+const USAGE =
+  "deno task study [NAME ...] [--force] [--report-only] [--param NAME=VALUE ...] [--timeout S]";
+const { values, positionals } = parseCommandLine("study", USAGE, {
   options: {
     force: { type: "boolean", default: false },
     "report-only": { type: "boolean", default: false },
@@ -55,13 +56,11 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
 });
 if (values.help) {
-  console.log(
-    "deno task study [NAME ...] [--force] [--report-only] [--param NAME=VALUE ...] [--timeout S]",
-  );
+  console.log(USAGE);
   Deno.exit(0);
 }
 const timeout = Number(values.timeout);
-if (!(timeout > 0)) throw new Error(`--timeout ${values.timeout}: expected seconds > 0`);
+if (!(timeout > 0)) usageError("study", `--timeout ${values.timeout}: expected seconds > 0`);
 const log = (s: string) => console.error(s);
 const t0 = performance.now();
 

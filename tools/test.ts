@@ -6,13 +6,16 @@
  * Usage: deno task test [--unit | --e2e] [-- extra deno test args]
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./cli.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: { unit: { type: "boolean" }, e2e: { type: "boolean" } },
-  allowPositionals: true,
-});
+const { values } = parseCommandLine(
+  "test",
+  "deno task test [--unit | --e2e] [-- extra deno test args]",
+  {
+    options: { unit: { type: "boolean" }, e2e: { type: "boolean" } },
+    allowPositionals: true,
+  },
+);
 const suites: [string, string[]][] = [];
 if (!values.e2e) suites.push(["unit", ["--parallel", "--ignore=tests/e2e", "tests/"]]);
 if (!values.unit) suites.push(["e2e", ["tests/e2e/"]]);

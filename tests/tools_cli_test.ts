@@ -1,0 +1,41 @@
+/**
+ * tools/cli.ts: every `deno task` entry point answers a bad option or value
+ * with one line naming it, the usage, and exit status 2 (no stack trace).
+ */
+import assert from "node:assert/strict";
+import { ROOT } from "./_python.ts";
+
+async function tool(name: string, ...args: string[]) {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `tools/${name}.ts`, ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: r.code, err: new TextDecoder().decode(r.stderr) };
+}
+
+for (const name of ["synth", "bench", "lab", "notebooks", "study", "test"]) {
+  Deno.test(`tools/${name}.ts: an unknown option is named, with the usage, exit 2`, async () => {
+    const { code, err } = await tool(name, "--no-such-flag");
+    assert.equal(code, 2, err);
+    assert.match(err, new RegExp(`^${name}: Unknown option '--no-such-flag'`));
+    assert.match(err, new RegExp(`\\nusage: deno task ${name} `));
+    assert.doesNotMatch(err, /\n\s+at /, "no stack trace");
+  });
+}
+
+Deno.test("tools: a bad value is named (synth --scale, study --timeout, bench --steps)", async () => {
+  for (
+    const [name, args, want] of [
+      ["synth", ["--scale", "abc"], /^synth: --scale must be a number, got "abc"/],
+      ["study", ["--timeout", "0"], /^study: --timeout 0: expected seconds > 0/],
+      ["bench", ["--steps", "x"], /^bench: --steps x: expected an integer >= 1/],
+    ] as const
+  ) {
+    const { code, err } = await tool(name, ...args);
+    assert.equal(code, 2, err);
+    assert.match(err, want);
+  }
+});
