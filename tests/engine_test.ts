@@ -6,6 +6,7 @@ import assert, {
   deepStrictEqual as assertEquals,
   match as assertMatch,
   rejects as assertRejects,
+  throws as assertThrows,
 } from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -17,6 +18,8 @@ import {
   tf,
 } from "../lib/engine/mod.ts";
 import { adam, addRelu, batchNormalization, fusedBatchNormTraining } from "../lib/engine/ops.ts";
+import { convGradientRoute } from "../lib/engine/conv_grads.ts";
+import { isColumnSum } from "../lib/engine/column_sums.ts";
 import { ROOT } from "./_python.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -185,42 +188,69 @@ Deno.test(
   },
 );
 
+Deno.test("convGradientRoute: the measured choice for each of ResNet50's convolutions", () => {
+  const same = { strides: 1, pad: "same" };
+  const valid = (s: number) => ({ strides: s, pad: "valid" });
+  const cases: [string, "input" | "filter", number[], number[], Record<string, unknown>][] = [
+    ["eigen", "input", [8, 4, 4, 512], [3, 3, 512, 512], same],
+    ["eigen", "input", [8, 64, 64, 64], [3, 3, 64, 64], same],
+    ["tensorflow", "filter", [8, 8, 8, 256], [3, 3, 256, 256], same],
+    ["eigen", "filter", [8, 16, 16, 128], [3, 3, 128, 128], same],
+    ["eigen", "input", [8, 8, 8, 256], [1, 1, 256, 1024], valid(1)],
+    ["pointwise", "input", [8, 4, 4, 512], [1, 1, 512, 2048], valid(1)],
+    ["pointwise", "input", [8, 32, 32, 256], [1, 1, 256, 512], valid(2)],
+    ["pointwise", "filter", [8, 4, 4, 2048], [1, 1, 2048, 512], valid(1)],
+    ["tensorflow", "filter", [8, 32, 32, 256], [1, 1, 256, 512], valid(2)],
+    // The 7x7 stride-2 stem: the Eigen kernels were 30x slower there.
+    ["tensorflow", "input", [8, 134, 134, 3], [7, 7, 3, 64], valid(2)],
+    ["tensorflow", "filter", [8, 134, 134, 3], [7, 7, 3, 64], valid(2)],
+    // Not routed: dilated, NCHW, even filters.
+    ["tensorflow", "input", [8, 16, 16, 8], [3, 3, 8, 8], { ...same, dilations: 2 }],
+    ["tensorflow", "input", [8, 16, 16, 8], [3, 3, 8, 8], { ...same, dataFormat: "NCHW" }],
+    ["tensorflow", "input", [8, 16, 16, 8], [2, 2, 8, 8], same],
+  ];
+  for (const [want, which, x, f, attrs] of cases) {
+    assertEquals(
+      convGradientRoute(which, x, f, attrs),
+      want,
+      `${which} ${x} ${f} ${JSON.stringify(attrs)}`,
+    );
+  }
+});
+
 Deno.test(
-  "convolution gradients (1x1 and flipped paths) agree with the pure-JS backend to 1e-4",
+  "convolution gradients agree with the pure-JS backend to 1e-4 on every route",
   opts,
   async () => {
-    // Strides 1 and 2, odd sizes (the spread input gradient is cropped), both paddings.
-    const cases: [[number, number, number, number], number, "valid" | "same"][] = [
-      [[2, 6, 6, 5], 1, "valid"],
-      [[2, 7, 5, 4], 2, "valid"],
-      [[1, 7, 7, 3], 2, "same"],
-      [[2, 5, 9, 6], 3, "same"],
-    ];
-    // Odd filters, stride 1, "same": the input gradient is a flipped forward convolution.
-    for (const [kh, kw] of [[3, 3], [5, 3], [1, 3]]) {
-      const [n, j] = await onBoth(() => {
-        const x = tf.randomUniform([2, 6, 7, 4], -1, 1, "float32", 6) as tf.Tensor4D;
-        const w = tf.randomUniform([kh, kw, 4, 5], -1, 1, "float32", 7) as tf.Tensor4D;
-        const dy = tf.randomUniform([2, 6, 7, 5], -1, 1, "float32", 8);
-        const f = (a: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, w, 1, "same").mul(dy).sum();
-        return [tf.grad(f)(x)];
-      });
-      assertClose(n, j, 1e-4, `${kh}x${kw} same conv input gradient`);
-    }
-    for (const [shape, stride, pad] of cases) {
+    // [x shape, filter shape, stride, padding]: each route of convGradientRoute, both gradients.
+    const cases: [[number, number, number, number], [number, number], number, "valid" | "same"][] =
+      [
+        [[2, 6, 7, 4], [3, 3], 1, "same"], // input: eigen; filter: tensorflow (small image)
+        [[2, 16, 16, 4], [3, 3], 1, "same"], // both eigen
+        [[2, 16, 17, 3], [5, 3], 1, "same"], // odd, non-square filter: both eigen
+        [[2, 8, 8, 6], [1, 1], 1, "valid"], // input: eigen; filter: pointwise
+        [[1, 2, 2, 16], [1, 1], 1, "valid"], // input: pointwise, few rows (W dy^T, transposed)
+        [[2, 6, 6, 5], [1, 1], 1, "same"], // input: pointwise (dy W^T)
+        [[2, 7, 5, 4], [1, 1], 2, "valid"], // input: pointwise, spread and cropped; filter: tensorflow
+        [[1, 7, 7, 3], [1, 1], 2, "same"],
+        [[2, 5, 9, 6], [1, 1], 3, "same"],
+        [[2, 13, 13, 3], [7, 7], 2, "valid"], // the stem: tensorflow
+      ];
+    for (const [shape, [kh, kw], stride, pad] of cases) {
       const [n, j] = await onBoth(() => {
         const x = tf.randomUniform(shape, -1, 1, "float32", 3) as tf.Tensor4D;
-        const w = tf.randomUniform([1, 1, shape[3], 7], -1, 1, "float32", 4) as tf.Tensor4D;
+        const w = tf.randomUniform([kh, kw, shape[3], 7], -1, 1, "float32", 4) as tf.Tensor4D;
         const y = tf.conv2d(x, w, stride, pad);
         const dy = tf.randomUniform(y.shape, -1, 1, "float32", 5);
         const f = (a: tf.Tensor, b: tf.Tensor) =>
           tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad).mul(dy).sum();
         return tf.grads(f)([x, w]);
       });
-      assertClose(n, j, 1e-4, `1x1 conv grads ${shape} stride ${stride} ${pad}`);
+      assertClose(n, j, 1e-4, `${kh}x${kw} conv grads ${shape} stride ${stride} ${pad}`);
     }
-    // On the native CPU engine the pointwise path ran (a forward Conv2D of the
-    // transposed filter and a matrix product), not TF's backprop kernels alone.
+    // On the native CPU engine the pointwise route ran (a matrix product), and
+    // TensorFlow honours the kernel label the Eigen route asks for: an unknown
+    // label is refused, "eigen_tensor" is found.
     await initEngine({ quiet: true });
     const x = tf.ones([1, 4, 4, 2]) as tf.Tensor4D;
     const w = tf.ones([1, 1, 2, 3]) as tf.Tensor4D;
@@ -229,14 +259,66 @@ Deno.test(
         tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "valid").sum()
       )([x, w])
     );
-    for (const k of ["Transpose", "BatchMatMul"]) {
-      assert(info.kernelNames.includes(k), `no ${k} in ${info.kernelNames}`);
-    }
-    const w3 = tf.ones([3, 3, 2, 3]) as tf.Tensor4D;
-    const info3 = await tf.profile(() =>
-      tf.grad((a: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, w3, 1, "same").sum())(x)
+    assert(info.kernelNames.includes("BatchMatMul"), `no BatchMatMul in ${info.kernelNames}`);
+    // deno-lint-ignore no-explicit-any
+    const b = tf.backend() as any;
+    const t = b.binding;
+    const attrs = (label: string) => [
+      { name: "T", type: t.TF_ATTR_TYPE, value: t.TF_FLOAT },
+      { name: "strides", type: t.TF_ATTR_INT, value: [1, 1, 1, 1] },
+      { name: "padding", type: t.TF_ATTR_STRING, value: "SAME" },
+      { name: "data_format", type: t.TF_ATTR_STRING, value: "NHWC" },
+      { name: "dilations", type: t.TF_ATTR_INT, value: [1, 1, 1, 1] },
+      { name: "use_cudnn_on_gpu", type: t.TF_ATTR_BOOL, value: true },
+      { name: "explicit_paddings", type: t.TF_ATTR_INT, value: [] },
+      { name: "_kernel", type: t.TF_ATTR_STRING, value: label },
+    ];
+    const sizes = tf.tensor1d([1, 4, 4, 2], "int32");
+    const w3 = tf.ones([3, 3, 2, 3]);
+    const dy = tf.ones([1, 4, 4, 3]);
+    assertThrows(() =>
+      b.executeMultipleOutputs("Conv2DBackpropInput", attrs("no_such_label"), [sizes, w3, dy], 1)
     );
-    assert(info3.kernelNames.includes("Reverse"), `no flipped filter in ${info3.kernelNames}`);
+    const dx =
+      b.executeMultipleOutputs("Conv2DBackpropInput", attrs("eigen_tensor"), [sizes, w3, dy], 1)[0];
+    // Corners see 4 filter taps, edges 6, the middle 9, each summing 3 output channels.
+    assertEquals(Array.from(dx.dataSync()).slice(0, 8), [12, 12, 18, 18, 18, 18, 12, 12]);
+    tf.dispose([x, w, sizes, w3, dy, dx]);
+  },
+);
+
+Deno.test(
+  "column sums (BiasAddGrad) agree with the pure-JS backend; other sums unchanged",
+  opts,
+  async () => {
+    assert(isColumnSum([0, 1, 2], 4) && isColumnSum([2, 0, 1], 4) && isColumnSum([0, -2], 3));
+    assert(isColumnSum(0, 2) && !isColumnSum([0, 1], 4) && !isColumnSum([1, 2, 3], 4));
+    assert(!isColumnSum([0, 0, 1], 4) && !isColumnSum([0], 1) && !isColumnSum(undefined, 3));
+    const [n, j] = await onBoth(() => {
+      const x = tf.randomUniform([3, 5, 6, 7], -1, 1, "float32", 11);
+      return [
+        tf.sum(x, [0, 1, 2]), // column sum: BiasAddGrad on the native engine
+        tf.sum(x.reshape([90, 7]), 0),
+        tf.sum(x, [0, 1, 2], true), // keepDims: the generic kernel
+        tf.sum(x, [1, 2]),
+        tf.sum(x),
+        tf.sum(tf.cast(x.mul(10), "int32"), [0, 1, 2]).cast("float32"),
+        // The bias gradient of a fused convolution.
+        tf.grad((b: tf.Tensor) =>
+          tf.fused.conv2d({
+            x: x as tf.Tensor4D,
+            filter: tf.ones([1, 1, 7, 2]),
+            bias: b,
+            strides: 1,
+            pad: "same",
+          }).square()
+            .sum()
+        )(tf.tensor1d([0.5, -0.25])),
+      ];
+    });
+    assertClose(n, j, 1e-4, "sums");
+    assertEquals(n[0].length, 7);
+    assertEquals(n[2].length, 7);
   },
 );
 

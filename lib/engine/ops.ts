@@ -17,28 +17,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
-interface AttrBinding {
-  TF_ATTR_TYPE: number;
-  TF_ATTR_FLOAT: number;
-  TF_ATTR_STRING: number;
-  TF_ATTR_BOOL: number;
-  TF_FLOAT: number;
-}
-interface NativeBackend {
-  binding: AttrBinding;
-  executeMultipleOutputs(
-    name: string,
-    attrs: { name: string; type: number; value: unknown }[],
-    inputs: tf.Tensor[],
-    numOutputs: number,
-  ): tf.Tensor[];
-}
-
-function nativeBackend(): NativeBackend | null {
-  if (tf.getBackend() !== "tensorflow") return null;
-  const b = tf.backend() as unknown as Partial<NativeBackend>;
-  return typeof b.executeMultipleOutputs === "function" ? b as NativeBackend : null;
-}
+import { floatAttr, type NativeBackend, nativeBackend } from "./native.ts";
+import { installColumnSums } from "./column_sums.ts";
+import { installConvGradients } from "./conv_grads.ts";
 
 /** True when the fused kernels of this module run natively (backend "tensorflow"). */
 export function hasFusedKernels(): boolean {
@@ -169,10 +150,6 @@ export function fusedBatchNormTraining(
   mean!.dispose();
   variance!.dispose();
   return out;
-}
-
-function floatAttr(b: NativeBackend) {
-  return [{ name: "T", type: b.binding.TF_ATTR_TYPE, value: b.binding.TF_FLOAT }];
 }
 
 /** TensorFlow's `Relu` kernel (no tape: for use inside a custom gradient). */
@@ -313,10 +290,6 @@ export function batchNormalization(
 // ---------------------------------------------------------------------------
 // Relu gradient: one TensorFlow ReluGrad kernel instead of tfjs' five ops.
 
-interface KernelBackend extends NativeBackend {
-  binding: AttrBinding & { TF_ATTR_SHAPE: number; TF_ATTR_INT: number };
-}
-
 let reluGradInstalled = false;
 
 /**
@@ -329,7 +302,8 @@ export function installFastGradients(): void {
   if (reluGradInstalled) return;
   reluGradInstalled = true;
   installEarlyGradientRelease();
-  installPointwiseConvGradients();
+  installConvGradients();
+  installColumnSums();
   tf.registerGradient({
     kernelName: "Relu",
     // The output, not the input: the input (a batch-norm output) can then be
@@ -346,161 +320,6 @@ export function installFastGradients(): void {
         },
       };
     },
-  });
-}
-
-// ---------------------------------------------------------------------------
-// Convolution gradients: TensorFlow's CPU Conv2DBackpropInput and
-// Conv2DBackpropFilter kernels are slower than the same maths as a forward
-// convolution or a matrix product: 1.3-5x for pointwise (1x1) filters (36 of
-// ResNet50's 53 convolutions), 1.25-1.7x for the input gradient of 3x3
-// stride-1 "same" convolutions (16 more).
-
-interface KernelArgs {
-  inputs: Record<string, tf.Tensor>;
-  attrs: Record<string, unknown>;
-  backend: unknown;
-}
-type KernelFunc = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
-
-let pointwiseInstalled = false;
-
-/** Strides `[sh, sw]` when this is a 1x1, NHWC, undilated convolution without padding; else null. */
-function pointwiseStrides(
-  filterShape: number[],
-  attrs: Record<string, unknown>,
-): [number, number] | null {
-  if (filterShape[0] !== 1 || filterShape[1] !== 1) return null;
-  if ((attrs.dataFormat ?? "NHWC") !== "NHWC") return null;
-  const d = attrs.dilations;
-  if (d !== undefined && d !== 1 && !(Array.isArray(d) && d.every((v) => v === 1))) return null;
-  // A 1x1 window never needs padding: "same" and "valid" (and 0) agree.
-  if (!(attrs.pad === "valid" || attrs.pad === "same" || attrs.pad === 0)) return null;
-  const st = attrs.strides;
-  const [sh, sw] = typeof st === "number" ? [st, st] : st as [number, number];
-  return Number.isInteger(sh) && Number.isInteger(sw) ? [sh, sw] : null;
-}
-
-/**
- * The input gradient of a 1x1 convolution: a forward 1x1 convolution of `dy`
- * with the transposed filter, then, for strides > 1, spread over the input's
- * grid (zeros between).
- */
-function pointwiseBackpropInput(
-  dy: tf.Tensor4D,
-  filter: tf.Tensor4D,
-  inShape: [number, number, number, number],
-  [sh, sw]: [number, number],
-): tf.Tensor4D {
-  const [n, h, w, cin] = inShape;
-  const cout = filter.shape[3];
-  const [, ho, wo] = dy.shape;
-  return tf.tidy(() => {
-    const wt = tf.transpose(tf.reshape(filter, [cin, cout])).reshape([1, 1, cout, cin]);
-    const g = tf.conv2d(dy, wt as tf.Tensor4D, 1, "valid");
-    if (sh === 1 && sw === 1) return g;
-    const spread = tf.pad(tf.reshape(g, [n, ho, 1, wo, 1, cin]), [
-      [0, 0],
-      [0, 0],
-      [0, sh - 1],
-      [0, 0],
-      [0, sw - 1],
-      [0, 0],
-    ]).reshape([n, ho * sh, wo * sw, cin]);
-    return tf.slice(spread, [0, 0, 0, 0], [n, h, w, cin]) as tf.Tensor4D;
-  });
-}
-
-/**
- * True for a stride-1, undilated, NHWC convolution with "same" padding and an
- * odd-sized filter: the padding is symmetric, so its input gradient is a
- * forward convolution of `dy` with the filter flipped in space and transposed.
- */
-function flippableSame(filterShape: number[], attrs: Record<string, unknown>): boolean {
-  const [kh, kw] = filterShape;
-  if (kh % 2 !== 1 || kw % 2 !== 1 || attrs.pad !== "same") return false;
-  if ((attrs.dataFormat ?? "NHWC") !== "NHWC") return false;
-  const st = attrs.strides;
-  const ones = (v: unknown) =>
-    v === undefined || v === 1 || (Array.isArray(v) && v.every((x) => x === 1));
-  return ones(st) && ones(attrs.dilations);
-}
-
-/** The input gradient of a stride-1 "same" convolution with an odd filter (see above). */
-function flippedBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => {
-    const w = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-    return tf.conv2d(dy, w, 1, "same");
-  });
-}
-
-/** The filter gradient of a 1x1 convolution: `x^T dy` over the strided input grid. */
-function pointwiseBackpropFilter(
-  x: tf.Tensor4D,
-  dy: tf.Tensor4D,
-  [sh, sw]: [number, number],
-): tf.Tensor4D {
-  const [n, h, w, cin] = x.shape;
-  const cout = dy.shape[3];
-  return tf.tidy(() => {
-    const xs = sh === 1 && sw === 1
-      ? x
-      : tf.stridedSlice(x, [0, 0, 0, 0], [n, h, w, cin], [1, sh, sw, 1]);
-    const dw = tf.matMul(tf.reshape(xs, [-1, cin]), tf.reshape(dy, [-1, cout]), true, false);
-    return tf.reshape(dw, [1, 1, cin, cout]) as tf.Tensor4D;
-  });
-}
-
-/**
- * Routes convolution gradients on the native CPU engine: 1x1 filters to
- * {@linkcode pointwiseBackpropInput} / {@linkcode pointwiseBackpropFilter},
- * the input gradient of stride-1 "same" convolutions with odd filters to
- * {@linkcode flippedBackpropInput} (same results to float32 rounding); every
- * other case, and the GPU (cuDNN), keep TensorFlow's kernels. Idempotent; {@linkcode installFastGradients}
- * calls it.
- */
-export function installPointwiseConvGradients(): void {
-  if (pointwiseInstalled || !nativeBackend()) return;
-  const onGpu = Boolean(
-    (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice,
-  );
-  if (onGpu) return;
-  const input = tf.getKernel("Conv2DBackpropInput", "tensorflow");
-  const filter = tf.getKernel("Conv2DBackpropFilter", "tensorflow");
-  if (!input || !filter) return;
-  pointwiseInstalled = true;
-  const original = {
-    input: input.kernelFunc as unknown as KernelFunc,
-    filter: filter.kernelFunc as unknown as KernelFunc,
-  };
-  tf.unregisterKernel("Conv2DBackpropInput", "tensorflow");
-  tf.registerKernel({
-    kernelName: "Conv2DBackpropInput",
-    backendName: "tensorflow",
-    kernelFunc: ((args: KernelArgs) => {
-      const { dy, filter: f } = args.inputs;
-      if (dy.dtype !== "float32" || f.dtype !== "float32") return original.input(args);
-      const strides = pointwiseStrides(f.shape, args.attrs);
-      if (strides) {
-        const inShape = args.attrs.inputShape as [number, number, number, number];
-        return pointwiseBackpropInput(dy as tf.Tensor4D, f as tf.Tensor4D, inShape, strides);
-      }
-      if (flippableSame(f.shape, args.attrs)) {
-        return flippedBackpropInput(dy as tf.Tensor4D, f as tf.Tensor4D);
-      }
-      return original.input(args);
-    }) as unknown as tf.KernelFunc,
-  });
-  tf.unregisterKernel("Conv2DBackpropFilter", "tensorflow");
-  tf.registerKernel({
-    kernelName: "Conv2DBackpropFilter",
-    backendName: "tensorflow",
-    kernelFunc: ((args: KernelArgs) => {
-      const { x, dy } = args.inputs;
-      const strides = pointwiseStrides(args.attrs.filterShape as number[], args.attrs);
-      if (!strides || x.dtype !== "float32" || dy.dtype !== "float32") return original.filter(args);
-      return pointwiseBackpropFilter(x as tf.Tensor4D, dy as tf.Tensor4D, strides);
-    }) as unknown as tf.KernelFunc,
   });
 }
 
@@ -670,7 +489,7 @@ class NativeAdam extends tf.AdamOptimizer {
     super(learningRate, beta1, beta2, epsilon);
   }
 
-  private attrsOf(b: KernelBackend) {
+  private attrsOf(b: NativeBackend) {
     const t = b.binding;
     return {
       dtype: { name: "dtype", type: t.TF_ATTR_TYPE, value: t.TF_FLOAT },
@@ -678,7 +497,7 @@ class NativeAdam extends tf.AdamOptimizer {
     };
   }
 
-  private newResource(b: KernelBackend, shape: number[], init: tf.Tensor): tf.Tensor {
+  private newResource(b: NativeBackend, shape: number[], init: tf.Tensor): tf.Tensor {
     const t = b.binding;
     const [h] = b.executeMultipleOutputs(
       "VarHandleOp",
@@ -695,11 +514,11 @@ class NativeAdam extends tf.AdamOptimizer {
     return tf.keep(h);
   }
 
-  private assignResource(b: KernelBackend, h: tf.Tensor, value: tf.Tensor): void {
+  private assignResource(b: NativeBackend, h: tf.Tensor, value: tf.Tensor): void {
     b.executeMultipleOutputs("AssignVariableOp", [this.attrsOf(b).dtype], [h, value], 0);
   }
 
-  private readResource(b: KernelBackend, h: tf.Tensor): tf.Tensor {
+  private readResource(b: NativeBackend, h: tf.Tensor): tf.Tensor {
     return b.executeMultipleOutputs("ReadVariableOp", [this.attrsOf(b).dtype], [h], 1)[0];
   }
 
@@ -718,7 +537,7 @@ class NativeAdam extends tf.AdamOptimizer {
     };
     const b1p = Math.pow(b1, this.t);
     const b2p = Math.pow(b2, this.t);
-    const b = nativeBackend() as KernelBackend | null;
+    const b = nativeBackend();
     tf.tidy(() => {
       const registered = tf.engine().registeredVariables;
       if (!b) {
@@ -777,7 +596,7 @@ class NativeAdam extends tf.AdamOptimizer {
   }
 
   override async getWeights(): Promise<NamedTensor[]> {
-    const b = nativeBackend() as KernelBackend | null;
+    const b = nativeBackend();
     const it = await (this as unknown as { saveIterations(): Promise<NamedTensor> })
       .saveIterations();
     const ms: NamedTensor[] = [];
@@ -812,7 +631,7 @@ class NativeAdam extends tf.AdamOptimizer {
     this.t = (this as unknown as { iterations_: number }).iterations_;
     this.clearPending();
     const n = rest.length / 2;
-    const b = nativeBackend() as KernelBackend | null;
+    const b = nativeBackend();
     for (let i = 0; i < n; i++) {
       const name = rest[i].name.replace(/\/m$/, "");
       const [m, v] = [rest[i].tensor, rest[n + i].tensor];
