@@ -39,3 +39,22 @@ Deno.test("tools: a bad value is named (synth --scale, study --timeout, bench --
     assert.match(err, want);
   }
 });
+
+Deno.test("tools/bench/conv_grads.ts: one line per distinct ResNet50 convolution, with its routes", async () => {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tools/bench/conv_grads.ts", "32", "--reps", "1"],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const out = new TextDecoder().decode(r.stdout);
+  assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+  const rows = out.split("\n").filter((l) => /\((eigen|pointwise|tensorflow)\) \|/.test(l));
+  // ResNet50 has 20 distinct convolution shapes (53 convolutions) at any size.
+  assert.equal(rows.length, 20, out);
+  const counts = rows.reduce((n, l) => n + Number(l.trim().split(/\s+/)[0]), 0);
+  assert.equal(counts, 53);
+  assert.match(rows[0], /7x7x3x64 +2 +valid .*\(tensorflow\) \|.*\(tensorflow\)$/);
+  assert.match(out, /^per step: input grad default \d+, eigen \d+, ours \d+ ms/m);
+});
