@@ -18,7 +18,7 @@ import {
   tf,
 } from "../lib/engine/mod.ts";
 import { adam, addRelu, batchNormalization, fusedBatchNormTraining } from "../lib/engine/ops.ts";
-import { convGradientRoute } from "../lib/engine/conv_grads.ts";
+import { convGradientCounts, convGradientRoute } from "../lib/engine/conv_grads.ts";
 import { isColumnSum } from "../lib/engine/column_sums.ts";
 import { ROOT } from "./_python.ts";
 
@@ -357,6 +357,59 @@ Deno.test("backprop frees saved tensors early and still gives exact gradients", 
   }
   assertEquals(tf.memory().numTensors, before);
 });
+
+Deno.test(
+  "a fused convolution's input gradient is skipped only when nothing asks for it",
+  opts,
+  async () => {
+    // Two fused convolutions (conv + bias): the first sees the image, which is
+    // no function of the weights; the second sees the first's output.
+    const run = (wrt: "weights" | "image") => {
+      const img = tf.randomUniform([2, 9, 9, 3], -1, 1, "float32", 21) as tf.Tensor4D;
+      const w1 = tf.variable(tf.randomUniform([3, 3, 3, 4], -1, 1, "float32", 22)) as tf.Variable<
+        tf.Rank.R4
+      >;
+      const b1 = tf.variable(tf.tensor1d([0.1, -0.2, 0.3, 0]));
+      const w2 = tf.variable(tf.randomUniform([3, 3, 4, 2], -1, 1, "float32", 23)) as tf.Variable<
+        tf.Rank.R4
+      >;
+      const b2 = tf.variable(tf.tensor1d([0.05, -0.05]));
+      const net = (x: tf.Tensor4D) => {
+        const h = tf.fused.conv2d({ x, filter: w1, bias: b1, strides: 1, pad: "same" });
+        return tf.fused.conv2d({ x: h, filter: w2, bias: b2, strides: 1, pad: "same" }).square()
+          .mean() as tf.Scalar;
+      };
+      const before = convGradientCounts();
+      let grads: tf.Tensor[];
+      if (wrt === "weights") {
+        const r = tf.variableGrads(() => net(img), [w1, b1, w2, b2]);
+        grads = [w1, b1, w2, b2].map((v) => r.grads[v.name]);
+      } else {
+        grads = [tf.grad((x: tf.Tensor) => net(x as tf.Tensor4D))(img)];
+      }
+      const after = convGradientCounts();
+      const out = grads.map((g) => g.dataSync() as Float32Array);
+      tf.dispose([img, w1, b1, w2, b2, ...grads]);
+      return { out, unused: after.unused - before.unused };
+    };
+    await initEngine({ quiet: true });
+    const nativeWeights = run("weights");
+    const nativeImage = run("image");
+    await tf.setBackend("cpu");
+    let jsWeights, jsImage;
+    try {
+      jsWeights = run("weights");
+      jsImage = run("image");
+    } finally {
+      await tf.setBackend("tensorflow");
+    }
+    assertEquals(nativeWeights.unused, 1, "the image's gradient was computed");
+    assertEquals(nativeImage.unused, 0, "the gradient asked for was skipped");
+    assertClose(nativeWeights.out, jsWeights.out, 1e-4, "weight gradients");
+    assertClose(nativeImage.out, jsImage.out, 1e-4, "image gradient");
+    assert(nativeImage.out[0].some((v) => v !== 0));
+  },
+);
 
 Deno.test(
   "native Adam follows Keras' update rule and agrees with the pure-JS backend",

@@ -158,6 +158,36 @@ function pointwiseBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D {
 }
 
 let installed = false;
+let inputGradientUnused = 0;
+const counts = { eigen: 0, pointwise: 0, tensorflow: 0, unused: 0 };
+
+/**
+ * How many convolution gradients each route computed in this process so far
+ * (`unused`: input gradients skipped by {@linkcode withUnusedInputGradient}).
+ * A copy; for diagnostics and tests.
+ */
+export function convGradientCounts(): Record<ConvGradientRoute | "unused", number> {
+  return { ...counts };
+}
+
+/**
+ * Runs `f` with the input gradients of convolutions marked unused: the
+ * `Conv2DBackpropInput` kernel then returns zeros of the right shape without
+ * computing them. For the backward step of a fused convolution (convolution +
+ * bias as one custom gradient in tfjs, which computes the gradients of all its
+ * inputs together) whose input is no function of what the gradient is taken
+ * of, e.g. ResNet50's stem seeing the image: TensorFlow's executor never
+ * computes that gradient, tfjs would (50 ms a step at 256 px) and throw it
+ * away. The backprop wrapper of lib/engine/ops.ts decides when.
+ */
+export function withUnusedInputGradient<T>(f: () => T): T {
+  inputGradientUnused++;
+  try {
+    return f();
+  } finally {
+    inputGradientUnused--;
+  }
+}
 
 /**
  * Registers the routes of {@linkcode convGradientRoute} as the `tensorflow`
@@ -187,8 +217,16 @@ export function installConvGradients(): void {
       const { dy, filter: f } = args.inputs;
       const b = nativeBackend();
       const inShape = args.attrs.inputShape as [number, number, number, number];
-      if (!b || dy.dtype !== "float32" || f.dtype !== "float32") return original.input(args);
+      if (inputGradientUnused > 0) {
+        counts.unused++;
+        return tf.zeros(inShape, dy.dtype);
+      }
+      if (!b || dy.dtype !== "float32" || f.dtype !== "float32") {
+        counts.tensorflow++;
+        return original.input(args);
+      }
       const route = convGradientRoute("input", inShape, f.shape, args.attrs);
+      counts[route]++;
       if (route === "pointwise") {
         return pointwiseBackpropInput(
           dy as tf.Tensor4D,
@@ -214,8 +252,12 @@ export function installConvGradients(): void {
       const { x, dy } = args.inputs;
       const b = nativeBackend();
       const fShape = args.attrs.filterShape as [number, number, number, number];
-      if (!b || x.dtype !== "float32" || dy.dtype !== "float32") return original.filter(args);
+      if (!b || x.dtype !== "float32" || dy.dtype !== "float32") {
+        counts.tensorflow++;
+        return original.filter(args);
+      }
       const route = convGradientRoute("filter", x.shape, fShape, args.attrs);
+      counts[route]++;
       if (route === "pointwise") {
         return pointwiseBackpropFilter(x as tf.Tensor4D, dy as tf.Tensor4D);
       }

@@ -19,7 +19,7 @@ import * as tf from "@tensorflow/tfjs";
 
 import { floatAttr, type NativeBackend, nativeBackend } from "./native.ts";
 import { installColumnSums } from "./column_sums.ts";
-import { installConvGradients } from "./conv_grads.ts";
+import { installConvGradients, withUnusedInputGradient } from "./conv_grads.ts";
 
 /** True when the fused kernels of this module run natively (backend "tensorflow"). */
 export function hasFusedKernels(): boolean {
@@ -328,6 +328,7 @@ export function installFastGradients(): void {
 // as its gradient has been computed.
 
 interface TapeNode {
+  kernelName?: string;
   inputs: Record<string, tf.Tensor>;
   outputs: tf.Tensor[];
   saved?: tf.Tensor[];
@@ -336,8 +337,36 @@ interface TapeNode {
 interface EngineInternals {
   state: { activeTape: TapeNode[] | null; gradientDepth: number };
   addTapeNode(...args: unknown[]): void;
+  gradients(...args: unknown[]): unknown;
   __acmcEarlyRelease?: boolean;
 }
+
+/** The `xs` of the `engine.gradients` calls under way, innermost last, and what depends on them. */
+const gradientCalls: { xs: tf.Tensor[]; reach?: Set<number> }[] = [];
+
+/**
+ * Ids of the tensors on the tape that are functions of the innermost
+ * `gradients` call's `xs` (tfjs prunes every other input from the backward
+ * pass: their gradients are never asked for), or null outside such a call.
+ */
+function reachableFromXs(engine: EngineInternals): Set<number> | null {
+  const call = gradientCalls[gradientCalls.length - 1];
+  const tape = engine.state.activeTape;
+  if (!call || !tape) return null;
+  if (!call.reach) {
+    const reach = new Set(call.xs.map((x) => x.id));
+    for (const node of tape) {
+      if (Object.values(node.inputs).some((t) => reach.has(t.id))) {
+        for (const o of node.outputs) reach.add(o.id);
+      }
+    }
+    call.reach = reach;
+  }
+  return call.reach;
+}
+
+/** tfjs' scope name for its fused convolution (convolution + bias + activation, one custom gradient). */
+const FUSED_CONV = "fusedConv2d__op";
 
 /**
  * tfjs' backprop keeps every op's saved activations and every intermediate
@@ -353,6 +382,15 @@ function installEarlyGradientRelease(): void {
   const engine = tf.engine() as unknown as EngineInternals;
   if (engine.__acmcEarlyRelease) return;
   engine.__acmcEarlyRelease = true;
+  const gradients = engine.gradients;
+  engine.gradients = function (this: EngineInternals, ...args: unknown[]) {
+    gradientCalls.push({ xs: args[1] as tf.Tensor[] });
+    try {
+      return gradients.apply(this, args);
+    } finally {
+      gradientCalls.pop();
+    }
+  };
   const addTapeNode = engine.addTapeNode;
   engine.addTapeNode = function (this: EngineInternals, ...args: unknown[]) {
     addTapeNode.apply(this, args);
@@ -380,9 +418,15 @@ function installEarlyGradientRelease(): void {
       }
     }
     node.gradient = (dys) => {
-      const thunks = gradient!(dys);
-      if (this.state.gradientDepth !== 0) return thunks;
-      let left = Object.keys(node.inputs).length;
+      if (this.state.gradientDepth !== 0) return gradient!(dys);
+      // The inputs whose gradients tfjs will ask for: those that depend on the xs.
+      const reach = reachableFromXs(this);
+      const needed = Object.entries(node.inputs).filter(([, t]) => !reach || reach.has(t.id));
+      const x = node.inputs["0"];
+      const thunks = node.kernelName === FUSED_CONV && x && reach && !reach.has(x.id)
+        ? withUnusedInputGradient(() => gradient!(dys))
+        : gradient!(dys);
+      let left = needed.length;
       const results: tf.Tensor[] = [];
       const release = () => {
         for (const t of node.saved ?? []) if (!results.includes(t)) t.dispose();
@@ -398,7 +442,7 @@ function installEarlyGradientRelease(): void {
         wrapped[name] = () => {
           const r = thunk();
           results.push(r);
-          if (name in node.inputs && --left === 0) release();
+          if (needed.some(([n]) => n === name) && --left === 0) release();
           return r;
         };
       }
