@@ -375,7 +375,12 @@ const FUSED_CONV = "fusedConv2d__op";
  * each as soon as its last consumer ran). This wraps each tape node's gradient
  * so that, once all its input gradients are computed, its saved tensors and
  * the gradients flowing into it are disposed (never a gradient the caller
- * passed in, never one returned as a result). Only for top-level gradients
+ * passed in, never one returned as a result). "All its input gradients"
+ * means those tfjs will ask for: the inputs that depend on the `xs` of the
+ * `gradients` call (tfjs' own pruning rule; the wrapper of `engine.gradients`
+ * records them). A fused convolution whose input depends on none of them
+ * (ResNet50's stem and the image) runs its gradient with the input gradient
+ * skipped ({@linkcode withUnusedInputGradient}). Only for top-level gradients
  * (not inside a higher-order gradient). Installed by {@linkcode installFastGradients}.
  */
 function installEarlyGradientRelease(): void {
