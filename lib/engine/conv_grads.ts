@@ -90,27 +90,62 @@ export function convGradientRoute(
   return "tensorflow";
 }
 
-/** TensorFlow's `op` (a convolution gradient) with its Eigen tensor-contraction kernel. */
-function eigenConvGrad(
+/**
+ * Runs TensorFlow's convolution-gradient `op` (NHWC, undilated) directly,
+ * with the kernel registered under `label` (`"eigen_tensor"`) or, without
+ * one, TensorFlow's default kernel.
+ *
+ * @param operand the filter for `Conv2DBackpropInput`, the input `x` for `Conv2DBackpropFilter`
+ * @param sizes the shape of the result: the input's or the filter's
+ * @param padding `"same"` or `"valid"`
+ * @example
+ * ```ts
+ * const dx = runConvGradKernel(b, "Conv2DBackpropInput", w, dy, [8, 32, 32, 64], [1, 1], "same", "eigen_tensor");
+ * ```
+ */
+export function runConvGradKernel(
   b: NativeBackend,
   op: "Conv2DBackpropInput" | "Conv2DBackpropFilter",
-  inputs: [tf.Tensor, tf.Tensor, tf.Tensor],
-  attrs: Record<string, unknown>,
+  operand: tf.Tensor,
+  dy: tf.Tensor,
+  sizes: readonly number[],
+  [sh, sw]: readonly [number, number],
+  padding: "same" | "valid",
+  label?: string,
 ): tf.Tensor {
-  const [sh, sw] = stridesOf(attrs)!;
   const t = b.binding;
-  const padding = attrs.pad === "same" ? "SAME" : "VALID";
-  const opAttrs: OpAttr[] = [
+  const attrs: OpAttr[] = [
     ...floatAttr(b),
     { name: "strides", type: t.TF_ATTR_INT, value: [1, sh, sw, 1] },
-    { name: "padding", type: t.TF_ATTR_STRING, value: padding },
+    { name: "padding", type: t.TF_ATTR_STRING, value: padding.toUpperCase() },
     { name: "data_format", type: t.TF_ATTR_STRING, value: "NHWC" },
     { name: "dilations", type: t.TF_ATTR_INT, value: [1, 1, 1, 1] },
     { name: "use_cudnn_on_gpu", type: t.TF_ATTR_BOOL, value: true },
     { name: "explicit_paddings", type: t.TF_ATTR_INT, value: [] },
-    { name: "_kernel", type: t.TF_ATTR_STRING, value: "eigen_tensor" },
   ];
-  return b.executeMultipleOutputs(op, opAttrs, inputs, 1)[0];
+  if (label) attrs.push({ name: "_kernel", type: t.TF_ATTR_STRING, value: label });
+  const sizeTensor = tf.tensor1d(sizes as number[], "int32");
+  try {
+    const inputs = op === "Conv2DBackpropInput"
+      ? [sizeTensor, operand, dy]
+      : [operand, sizeTensor, dy];
+    return b.executeMultipleOutputs(op, attrs, inputs, 1)[0];
+  } finally {
+    sizeTensor.dispose();
+  }
+}
+
+/** `runConvGradKernel` with the Eigen kernel, for one of tfjs' kernel calls. */
+function eigenConvGrad(
+  b: NativeBackend,
+  op: "Conv2DBackpropInput" | "Conv2DBackpropFilter",
+  operand: tf.Tensor,
+  dy: tf.Tensor,
+  sizes: readonly number[],
+  attrs: Record<string, unknown>,
+): tf.Tensor {
+  const padding = attrs.pad === "same" ? "same" : "valid";
+  return runConvGradKernel(b, op, operand, dy, sizes, stridesOf(attrs)!, padding, "eigen_tensor");
 }
 
 /**
@@ -236,10 +271,7 @@ export function installConvGradients(): void {
         );
       }
       if (route === "eigen") {
-        const sizes = tf.tensor1d(inShape, "int32");
-        const dx = eigenConvGrad(b, "Conv2DBackpropInput", [sizes, f, dy], args.attrs);
-        sizes.dispose();
-        return dx;
+        return eigenConvGrad(b, "Conv2DBackpropInput", f, dy, inShape, args.attrs);
       }
       return original.input(args);
     }) as unknown as tf.KernelFunc,
@@ -262,10 +294,7 @@ export function installConvGradients(): void {
         return pointwiseBackpropFilter(x as tf.Tensor4D, dy as tf.Tensor4D);
       }
       if (route === "eigen") {
-        const sizes = tf.tensor1d(fShape, "int32");
-        const dw = eigenConvGrad(b, "Conv2DBackpropFilter", [x, sizes, dy], args.attrs);
-        sizes.dispose();
-        return dw;
+        return eigenConvGrad(b, "Conv2DBackpropFilter", x, dy, fShape, args.attrs);
       }
       return original.filter(args);
     }) as unknown as tf.KernelFunc,

@@ -13,7 +13,8 @@
  * @module
  */
 import { initEngine, tf } from "../../lib/engine/mod.ts";
-import { convGradientRoute } from "../../lib/engine/conv_grads.ts";
+import { convGradientRoute, runConvGradKernel } from "../../lib/engine/conv_grads.ts";
+import { nativeBackend } from "../../lib/engine/native.ts";
 import { resnet50 } from "../../lib/models/mod.ts";
 import { parseCommandLine, usageError } from "../cli.ts";
 
@@ -35,12 +36,7 @@ await initEngine({ quiet: true });
 if (tf.getBackend() !== "tensorflow") {
   usageError("conv_grads", "needs the native engine (ACMC_ENGINE=cpu)");
 }
-type Attr = { name: string; type: number; value: unknown };
-const backend = tf.backend() as unknown as {
-  binding: Record<string, number>;
-  executeMultipleOutputs(name: string, attrs: Attr[], inputs: tf.Tensor[], n: number): tf.Tensor[];
-};
-const t = backend.binding;
+const backend = nativeBackend()!;
 
 /** Median ms of `reps` calls of `f` (its results disposed) after 2 warm-up calls. */
 function time(f: () => tf.Tensor): number {
@@ -53,19 +49,6 @@ function time(f: () => tf.Tensor): number {
     r.dispose();
   }
   return ms.sort((a, b) => a - b)[ms.length >> 1];
-}
-
-function tfAttrs(stride: number, padding: string, label?: string): Attr[] {
-  return [
-    { name: "T", type: t.TF_ATTR_TYPE, value: t.TF_FLOAT },
-    { name: "strides", type: t.TF_ATTR_INT, value: [1, stride, stride, 1] },
-    { name: "padding", type: t.TF_ATTR_STRING, value: padding },
-    { name: "data_format", type: t.TF_ATTR_STRING, value: "NHWC" },
-    { name: "dilations", type: t.TF_ATTR_INT, value: [1, 1, 1, 1] },
-    { name: "use_cudnn_on_gpu", type: t.TF_ATTR_BOOL, value: true },
-    { name: "explicit_paddings", type: t.TF_ATTR_INT, value: [] },
-    ...(label ? [{ name: "_kernel", type: t.TF_ATTR_STRING, value: label }] : []),
-  ];
 }
 
 // The distinct convolutions of ResNet50 at this size, with how often each occurs.
@@ -98,11 +81,20 @@ for (const { x: xShape, k, stride, pad, n } of convs.values()) {
   const x = tf.randomNormal(xShape) as tf.Tensor4D;
   const w = tf.randomNormal(k) as tf.Tensor4D;
   const dy = tf.tidy(() => tf.randomNormal(tf.conv2d(x, w, stride, pad as "same").shape));
-  const inSizes = tf.tensor1d(xShape, "int32");
-  const fSizes = tf.tensor1d(k, "int32");
-  const padding = pad.toUpperCase();
-  const op = (name: string, inputs: tf.Tensor[], label?: string) => () =>
-    backend.executeMultipleOutputs(name, tfAttrs(stride, padding, label), inputs, 1)[0];
+  const padding = pad as "same" | "valid";
+  const dx = (label?: string) => () =>
+    runConvGradKernel(
+      backend,
+      "Conv2DBackpropInput",
+      w,
+      dy,
+      xShape,
+      [stride, stride],
+      padding,
+      label,
+    );
+  const dw = (label?: string) => () =>
+    runConvGradKernel(backend, "Conv2DBackpropFilter", x, dy, k, [stride, stride], padding, label);
   const attrs = { strides: [stride, stride], pad, dataFormat: "NHWC", dimRoundingMode: undefined };
   const kernel =
     (name: string, inputs: Record<string, tf.Tensor>, extra: Record<string, unknown>) => () =>
@@ -112,11 +104,11 @@ for (const { x: xShape, k, stride, pad, n } of convs.values()) {
         { ...attrs, ...extra } as unknown as tf.NamedAttrMap,
       ) as tf.Tensor;
   const r = {
-    inDefault: time(op("Conv2DBackpropInput", [inSizes, w, dy])),
-    inEigen: time(op("Conv2DBackpropInput", [inSizes, w, dy], "eigen_tensor")),
+    inDefault: time(dx()),
+    inEigen: time(dx("eigen_tensor")),
     inOurs: time(kernel("Conv2DBackpropInput", { dy, filter: w }, { inputShape: xShape })),
-    fDefault: time(op("Conv2DBackpropFilter", [x, fSizes, dy])),
-    fEigen: time(op("Conv2DBackpropFilter", [x, fSizes, dy], "eigen_tensor")),
+    fDefault: time(dw()),
+    fEigen: time(dw("eigen_tensor")),
     fOurs: time(kernel("Conv2DBackpropFilter", { x, dy }, { filterShape: k })),
   };
   for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += r[key] * n;
@@ -132,7 +124,7 @@ for (const { x: xShape, k, stride, pad, n } of convs.values()) {
         convGradientRoute("filter", xShape, k, attrs)
       })`,
   );
-  tf.dispose([x, w, dy, inSizes, fSizes]);
+  tf.dispose([x, w, dy]);
 }
 const f0 = (v: number) => v.toFixed(0);
 console.log(
