@@ -23,6 +23,8 @@
  *
  * Every route gives the default kernel's results to float32 rounding (tested
  * against the pure-JS backend). The GPU (cuDNN) keeps TensorFlow's kernels.
+ * `tools/bench/conv_grads.ts` re-measures every shape (default, Eigen, ours)
+ * on another machine before the thresholds are changed.
  *
  * @module
  */
