@@ -8,7 +8,7 @@
  * @module
  */
 import sharp from "sharp";
-import { tf } from "../engine/mod.ts";
+import { nativeBackend, tf } from "../engine/mod.ts";
 
 /** A decoded image: `height * width * channels` bytes, row-major, interleaved. */
 export interface RawImage {
@@ -274,15 +274,6 @@ export function jpegComponents(b: Uint8Array): number {
   return jpegFrame(b)?.components ?? 0;
 }
 
-interface NativeImageBackend {
-  binding: { TF_ATTR_INT: number; TF_ATTR_TYPE: number; TF_ATTR_BOOL: number; TF_FLOAT: number };
-  executeSingleOutput(
-    name: string,
-    attrs: { name: string; type: number; value: unknown }[],
-    inputs: tf.Tensor[],
-  ): tf.Tensor;
-}
-
 /**
  * Decodes a JPEG with TensorFlow's own `DecodeJpeg` kernel when the native
  * engine is in use (null otherwise): the attributes `decode_image` gives it
@@ -292,9 +283,8 @@ interface NativeImageBackend {
  * fine for ACMC, which is all PNG.
  */
 function decodeJpegNative(bytes: Uint8Array, channels: 1 | 3, file: string): RawImage | null {
-  if (tf.getBackend() !== "tensorflow") return null;
-  const backend = tf.backend() as unknown as Partial<NativeImageBackend>;
-  if (typeof backend.executeSingleOutput !== "function" || !backend.binding) return null;
+  const backend = nativeBackend();
+  if (!backend) return null;
   const b = backend.binding;
   // DecodeImage (decode_image's kernel) in float32, i.e. uint8 / 255: tfjs-node
   // cannot hand out a uint8 tensor, and x * 255 rounds back to the exact byte.
@@ -306,7 +296,7 @@ function decodeJpegNative(bytes: Uint8Array, channels: 1 | 3, file: string): Raw
   const input = tf.scalar(bytes as unknown as string, "string");
   let t: tf.Tensor;
   try {
-    t = backend.executeSingleOutput("DecodeImage", attrs, [input]);
+    t = backend.executeMultipleOutputs("DecodeImage", attrs, [input], 1)[0];
   } catch (e) {
     throw new ImageDecodeError(file, (e as Error).message.split("\n")[0]);
   } finally {

@@ -233,11 +233,8 @@ export function withUnusedInputGradient<T>(f: () => T): T {
  * `installFastGradients` calls it (off with `ACMC_FAST_GRADIENTS=0`).
  */
 export function installConvGradients(): void {
-  if (installed || !nativeBackend()) return;
-  const onGpu = Boolean(
-    (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice,
-  );
-  if (onGpu) return;
+  const b = nativeBackend();
+  if (installed || !b || b.isUsingGpuDevice) return;
   const input = tf.getKernel("Conv2DBackpropInput", "tensorflow");
   const filter = tf.getKernel("Conv2DBackpropFilter", "tensorflow");
   if (!input || !filter) return;

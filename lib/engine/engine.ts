@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { cpus } from "node:os";
 import { installNodeCompat } from "./compat.ts";
 import { installFastGradients } from "./ops.ts";
+import { type NativeBackend, nativeBackend } from "./native.ts";
 
 /** The project root (two levels above this file). */
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -96,16 +97,6 @@ export interface EngineInfo {
   env: Record<string, string>;
   /** Why the engine is not the preferred one (empty when all is well). */
   warnings: string[];
-}
-
-interface NativeBinding {
-  TF_Version: string;
-  isUsingGpuDevice(): boolean;
-  getNumOfTensors(): number;
-}
-interface NativeBackend {
-  binding: NativeBinding;
-  isUsingGpuDevice: boolean;
 }
 
 const TF_ENV = [
@@ -432,6 +423,6 @@ export function describeEngine(): string {
 
 /** Live tensors held by libtensorflow (native) or tfjs (pure JS): for leak checks. */
 export function nativeTensorCount(): number {
-  const b = tf.backend() as unknown as Partial<NativeBackend>;
-  return b.binding ? b.binding.getNumOfTensors() : tf.memory().numTensors;
+  const b = nativeBackend();
+  return b ? b.binding.getNumOfTensors() : tf.memory().numTensors;
 }

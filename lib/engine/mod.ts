@@ -35,6 +35,7 @@ export {
   nativeTensorCount,
 } from "./engine.ts";
 export { installNodeCompat } from "./compat.ts";
+export { type NativeBackend, nativeBackend, type OpAttr } from "./native.ts";
 export {
   adam,
   addRelu,

@@ -1,14 +1,14 @@
 /**
  * Direct access to the native TensorFlow backend of tfjs-node: running a
  * TensorFlow op by name with its attributes, for kernels tfjs does not expose
- * (FusedBatchNormV3, ResourceApplyAdam, BiasAddGrad, ...). Internal to
- * lib/engine.
+ * (FusedBatchNormV3, ResourceApplyAdam, BiasAddGrad, DecodeImage, ...), and
+ * what the addon reports about itself. Used by lib/engine and lib/data.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 
-/** The attribute type and dtype codes of the addon's binding. */
+/** The attribute type and dtype codes of the addon's binding, and its reports. */
 export interface AttrBinding {
   TF_ATTR_TYPE: number;
   TF_ATTR_FLOAT: number;
@@ -17,6 +17,10 @@ export interface AttrBinding {
   TF_ATTR_INT: number;
   TF_ATTR_SHAPE: number;
   TF_FLOAT: number;
+  /** `TF_Version()` of the loaded libtensorflow. */
+  TF_Version: string;
+  /** Tensors libtensorflow holds. */
+  getNumOfTensors(): number;
 }
 
 /** One op attribute as the binding takes it. */
@@ -29,6 +33,8 @@ export interface OpAttr {
 /** The part of tfjs-node's `NodeJSKernelBackend` used here. */
 export interface NativeBackend {
   binding: AttrBinding;
+  /** True when TensorFlow runs on a GPU. */
+  isUsingGpuDevice: boolean;
   executeMultipleOutputs(
     name: string,
     attrs: OpAttr[],

@@ -12,9 +12,9 @@
  *
  * @module
  */
-import { initEngine, tf } from "../../lib/engine/mod.ts";
+import { initEngine, nativeBackend, tf } from "../../lib/engine/mod.ts";
 import { convGradientRoute, runConvGradKernel } from "../../lib/engine/conv_grads.ts";
-import { nativeBackend } from "../../lib/engine/native.ts";
+
 import { resnet50 } from "../../lib/models/mod.ts";
 import { parseCommandLine, usageError } from "../cli.ts";
 
