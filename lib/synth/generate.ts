@@ -112,7 +112,9 @@ async function countPngs(dir: string): Promise<number> {
  * and the noise share one JavaScript pass instead of three libvips operations
  * (libvips' upscale alone cost ~8 ms); the JPEG skips Huffman-table
  * optimisation (half its encoding time, same pixels); and the PNG is written
- * by {@linkcode encodePngRgb} (~2 ms instead of sharp's ~5).
+ * by {@linkcode encodePngRgb} (zlib level 1, no row filters: sharp's PNG writer
+ * with its defaults cost ~5 ms an image; with the same settings it costs about
+ * as much as this, and the full stand-in took 2-6% longer through it).
  */
 export async function renderImage(
   className: string,
