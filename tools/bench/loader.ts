@@ -14,7 +14,7 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../cli.ts";
 import sharp from "sharp";
 import { ROOT } from "../../lib/config/mod.ts";
 import { imageDatasetFromDirectory } from "../../lib/data/mod.ts";
@@ -272,18 +272,22 @@ export async function benchLoader(options: BenchLoaderOptions = {}): Promise<voi
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      dir: { type: "string" },
-      count: { type: "string" },
-      size: { type: "string" },
-      batch: { type: "string" },
-      concurrency: { type: "string" },
-      repeats: { type: "string" },
-      workers: { type: "string" },
+  const { values } = parseCommandLine(
+    "bench/loader",
+    "deno run -A tools/bench/loader.ts [--dir DIR] [--count N] [--size PX] [--batch N] " +
+      "[--concurrency N] [--repeats N] [--workers N]",
+    {
+      options: {
+        dir: { type: "string" },
+        count: { type: "string" },
+        size: { type: "string" },
+        batch: { type: "string" },
+        concurrency: { type: "string" },
+        repeats: { type: "string" },
+        workers: { type: "string" },
+      },
     },
-  });
+  );
   const num = (v?: string) => (v === undefined ? undefined : Number(v));
   await benchLoader({
     dir: values.dir,

@@ -13,7 +13,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../cli.ts";
 import { initEngine, tf } from "../../lib/engine/mod.ts";
 import { adam, batchNormalization } from "../../lib/engine/ops.ts";
 
@@ -370,20 +370,24 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      worker: { type: "boolean", default: false },
-      size: { type: "string", default: "128" },
-      steps: { type: "string", default: "10" },
-      warmup: { type: "string", default: "2" },
-      batch: { type: "string", default: "8" },
-      classes: { type: "string", default: "23" },
-      model: { type: "string", default: "auto" },
-      bn: { type: "string", default: "fused" },
-      opt: { type: "string", default: "native" },
+  const { values } = parseCommandLine(
+    "bench/train",
+    "deno run -A tools/bench/train.ts --worker [--size PX] [--steps N] [--warmup N] [--batch N] " +
+      "[--classes N] [--model auto|lib|bench] [--bn fused|layers] [--opt native|tfjs]",
+    {
+      options: {
+        worker: { type: "boolean", default: false },
+        size: { type: "string", default: "128" },
+        steps: { type: "string", default: "10" },
+        warmup: { type: "string", default: "2" },
+        batch: { type: "string", default: "8" },
+        classes: { type: "string", default: "23" },
+        model: { type: "string", default: "auto" },
+        bn: { type: "string", default: "fused" },
+        opt: { type: "string", default: "native" },
+      },
     },
-  });
+  );
   if (!values.worker) {
     console.error(
       "tools/bench/train.ts is run by tools/bench.ts (deno task bench); " +
