@@ -6,8 +6,9 @@
  *
  * @module
  */
-import { dirname, join, relative, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { outDir } from "../config/mod.ts";
+import { writeFileAtomic } from "../io/mod.ts";
 
 /** Where a resized image is kept between epochs. */
 export type CacheMode = "disk" | "memory" | false;
@@ -94,10 +95,8 @@ export class DiskCache {
   async set(file: string, data: Uint8Array): Promise<void> {
     const p = await this.#path(file);
     if (!p) return;
-    await Deno.mkdir(dirname(p), { recursive: true });
-    const tmp = `${p}.${crypto.randomUUID()}.tmp`;
-    await Deno.writeFile(tmp, data);
-    await Deno.rename(tmp, p);
+    // Not durable: a lost entry is only decoded again.
+    await writeFileAtomic(p, data, { durable: false });
     this.stats.writes++;
   }
 }

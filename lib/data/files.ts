@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { walk } from "../io/mod.ts";
 import { legacyShuffle } from "./random.ts";
 
 /** The image extensions Keras indexes (compared lower-case). */
@@ -37,37 +38,6 @@ export function pyJoin(...parts: string[]): string {
   return out;
 }
 
-async function isDir(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
-/** `os.walk(top, followlinks)` as a list of `[root, fileNames]`, errors ignored like Python. */
-async function walk(top: string, followLinks: boolean): Promise<[string, string[]][]> {
-  const out: [string, string[]][] = [];
-  const visit = async (root: string) => {
-    const dirs: string[] = [];
-    const files: string[] = [];
-    try {
-      for await (const e of Deno.readDir(root)) {
-        const full = pyJoin(root, e.name);
-        const dir = e.isDirectory || (e.isSymlink && await isDir(full));
-        if (!dir) files.push(e.name);
-        else if (followLinks || !e.isSymlink) dirs.push(e.name);
-      }
-    } catch {
-      return; // os.walk's default onerror=None skips unreadable folders
-    }
-    out.push([root, files]);
-    for (const d of dirs) await visit(pyJoin(root, d));
-  };
-  await visit(top);
-  return out;
-}
-
 /** True when `name` ends with one of `formats`, case-insensitively (Keras' test). */
 export function hasAllowedFormat(name: string, formats: readonly string[]): boolean {
   const lower = name.toLowerCase();
@@ -84,7 +54,11 @@ export async function listValidFiles(
   followLinks: boolean,
   formats: readonly string[] = ALLOWLIST_FORMATS,
 ): Promise<string[]> {
-  const roots = await walk(directory, followLinks);
+  // os.walk's default onerror=None skips unreadable folders.
+  const roots: [string, string[]][] = [];
+  for await (const { root, files } of walk(directory, { followLinks, onError: "skip" })) {
+    roots.push([root, files]);
+  }
   roots.sort((a, b) => pyCompare(a[0], b[0]));
   const out: string[] = [];
   const prefix = directory.endsWith("/") ? directory : directory + "/";
@@ -152,14 +126,12 @@ export async function indexDirectory(
       throw new Error(`Directory not found: ${directory}`);
     }
     if (!stat.isDirectory) throw new Error(`Not a directory: ${directory}`);
-    const names: string[] = [];
-    for await (const e of Deno.readDir(directory)) names.push(e.name);
-    names.sort(pyCompare);
-    subdirs = [];
-    for (const name of names) {
-      if (name.startsWith(".")) continue;
-      if (await isDir(pyJoin(directory, name))) subdirs.push(name);
-    }
+    // The folders of the top level only (tf.io.gfile.isdir follows links), sorted.
+    const top = await walk(directory, {
+      compare: pyCompare,
+      include: (name) => !name.startsWith("."),
+    }).next();
+    subdirs = top.done ? [] : top.value.dirs;
     if (classNames) {
       const have = new Set(subdirs);
       if (!classNames.every((c) => have.has(c))) {

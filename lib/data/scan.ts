@@ -12,6 +12,7 @@ import { join } from "node:path";
 import sharp, { type Metadata } from "sharp";
 import { ALLOWLIST_FORMATS, hasAllowedFormat, pyCompare } from "./files.ts";
 import { seededRandom } from "../random/mod.ts";
+import { walk } from "../io/mod.ts";
 import { progressBar, type ProgressMode } from "../display/progress.ts";
 
 /** One image file of a dataset. */
@@ -45,26 +46,6 @@ async function statOrThrow(dir: string, what: string): Promise<Deno.FileInfo> {
   }
 }
 
-async function readDirSorted(dir: string): Promise<Deno.DirEntry[]> {
-  const out: Deno.DirEntry[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) out.push(e);
-  } catch (e) {
-    throw new Error(`cannot read folder ${dir}: ${(e as Error).message}`);
-  }
-  return out.sort((a, b) => pyCompare(a.name, b.name));
-}
-
-async function isDirectory(entry: Deno.DirEntry, path: string): Promise<boolean> {
-  if (entry.isDirectory) return true;
-  if (!entry.isSymlink) return false;
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The class folders of `dir` (sub-folders not starting with "."), sorted as
  * Python sorts strings (Keras' default class order).
@@ -72,10 +53,8 @@ async function isDirectory(entry: Deno.DirEntry, path: string): Promise<boolean>
 export async function classFolders(dir: string): Promise<string[]> {
   const st = await statOrThrow(dir, "dataset folder");
   if (!st.isDirectory) throw new Error(`dataset path is not a folder: ${dir}`);
-  const names: string[] = [];
-  for (const e of await readDirSorted(dir)) {
-    if (!e.name.startsWith(".") && await isDirectory(e, join(dir, e.name))) names.push(e.name);
-  }
+  const top = await walk(dir, { compare: pyCompare, include: (n) => !n.startsWith(".") }).next();
+  const names = top.done ? [] : top.value.dirs;
   if (names.length === 0) throw new Error(`no class folders in dataset folder ${dir}`);
   return names;
 }
@@ -98,17 +77,11 @@ export async function listImages(dir: string, options: ScanOptions = {}): Promis
   for (const className of await classFolders(dir)) {
     const classDir = join(dir, className);
     const before = out.length;
-    const walk = async (folder: string) => {
-      const entries = await readDirSorted(folder);
-      const sub: string[] = [];
-      for (const e of entries) {
-        const p = join(folder, e.name);
-        if (await isDirectory(e, p)) sub.push(p);
-        else if (hasAllowedFormat(e.name, formats)) out.push({ path: p, className });
+    for await (const { root, files } of walk(classDir, { compare: pyCompare })) {
+      for (const f of files) {
+        if (hasAllowedFormat(f, formats)) out.push({ path: join(root, f), className });
       }
-      for (const s of sub) await walk(s);
-    };
-    await walk(classDir);
+    }
     if (out.length === before && !options.allowEmptyClasses) {
       throw new Error(
         `class folder has no images (${formats.join(" ")}): ${classDir}`,

@@ -8,7 +8,8 @@
 import sharp from "sharp";
 import { Buffer } from "node:buffer";
 import { parseHTML } from "linkedom";
-import { escapeXml, type Figure } from "../plots/dom.ts";
+import { escapeXml } from "../io/mod.ts";
+import type { Figure } from "../plots/dom.ts";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const XLINK_NS = "http://www.w3.org/1999/xlink";

@@ -5,7 +5,7 @@
  * @module
  */
 import { publish } from "./jupyter.ts";
-import { escapeXml } from "../plots/dom.ts";
+import { escapeXml } from "../io/mod.ts";
 
 /** A column of {@linkcode displayTable}: a row key, with an optional header and formatter. */
 export interface TableColumn<R> {

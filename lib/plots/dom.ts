@@ -4,6 +4,7 @@
  */
 import { parseHTML } from "linkedom";
 import * as Plot from "@observablehq/plot";
+import { escapeXml } from "../io/mod.ts";
 
 /** The document every chart in this project is drawn into. */
 export const document: Document = parseHTML(
@@ -24,14 +25,6 @@ export type Figure = SVGSVGElement | HTMLElement;
  */
 export function plot(options: Plot.PlotOptions): Figure {
   return Plot.plot({ ...options, document }) as Figure;
-}
-
-/** Escapes text for XML/HTML content and attribute values (`& < > " '`). */
-export function escapeXml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
-  );
 }
 
 /**

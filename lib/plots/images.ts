@@ -9,7 +9,8 @@
 import * as Plot from "@observablehq/plot";
 import sharp from "sharp";
 import { Buffer } from "node:buffer";
-import { escapeXml, type Figure, plot, svgFigure } from "./dom.ts";
+import { escapeXml } from "../io/mod.ts";
+import { type Figure, plot, svgFigure } from "./dom.ts";
 
 /** Options of {@linkcode classDistributionChart}. */
 export interface ClassDistributionOptions {

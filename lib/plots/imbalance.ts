@@ -7,7 +7,8 @@
  */
 import * as Plot from "@observablehq/plot";
 import sharp from "sharp";
-import { escapeXml, type Figure, plot, svgFigure } from "./dom.ts";
+import { escapeXml } from "../io/mod.ts";
+import { type Figure, plot, svgFigure } from "./dom.ts";
 import type { tf } from "../engine/mod.ts";
 
 /** The headline scores of one strategy (one row of notebook 05's table). */

@@ -6,7 +6,8 @@
  * @module
  */
 import { tf } from "../engine/mod.ts";
-import { saveCheckpoint, writeFileAtomic } from "./checkpoint.ts";
+import { writeFileAtomic } from "../io/mod.ts";
+import { saveCheckpoint } from "./checkpoint.ts";
 import type { Callback, History, Logs, TrainingContext } from "./types.ts";
 
 /** How a monitored quantity improves: `"min"`, `"max"`, or `"auto"` (from its name). */

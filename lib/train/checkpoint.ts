@@ -23,8 +23,8 @@
  *
  * @module
  */
-import { basename, dirname, join } from "node:path";
 import { tf } from "../engine/mod.ts";
+import { writeFileAtomic } from "../io/mod.ts";
 import type { History, Logs } from "./types.ts";
 
 const MAGIC = "ACMCCKP1";
@@ -81,48 +81,6 @@ export interface SaveCheckpointOptions {
   best?: number | null;
   /** Training history up to this checkpoint. */
   history?: History;
-}
-
-/**
- * Writes `data` to `path` atomically: a temporary file in the same folder,
- * fsync, rename over `path`, fsync of the folder. Creates the folder.
- * Leftover temporary files of earlier killed writes to the same `path` are
- * removed first (one writer per path is assumed).
- */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const dir = dirname(path);
-  const base = basename(path);
-  await Deno.mkdir(dir, { recursive: true });
-  const prefix = `.${base}.tmp-`;
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && entry.name.startsWith(prefix)) {
-      await Deno.remove(join(dir, entry.name)).catch(() => {});
-    }
-  }
-  const tmp = join(dir, `${prefix}${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  try {
-    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    try {
-      let off = 0;
-      while (off < bytes.length) off += await file.write(bytes.subarray(off));
-      await file.syncData();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-  const d = await Deno.open(dir, { read: true });
-  try {
-    await d.syncData();
-  } catch {
-    // some file systems cannot sync a folder; the rename is still atomic
-  } finally {
-    d.close();
-  }
 }
 
 async function sha256(parts: Uint8Array[]): Promise<string> {
