@@ -4,14 +4,13 @@ import { initEngine, tf } from "../lib/engine/mod.ts";
 import type { BatchDataset } from "../lib/data/types.ts";
 import { estimateTrainingMemory } from "../lib/budget/mod.ts";
 import {
-  bestOf,
   bestRun,
   checkSize,
   progressiveResizing,
   savePredictionsOf,
   sizeSweep,
 } from "../lib/experiments/image_size.ts";
-import { readPredictions } from "../lib/metrics/mod.ts";
+import { bestOf, readPredictions } from "../lib/train/mod.ts";
 
 await initEngine();
 

@@ -34,14 +34,12 @@ import {
   sampleMemory,
 } from "../budget/mod.ts";
 import {
-  earlyStopping,
   fit,
   type History,
   loadCheckpoint,
-  modelCheckpoint,
-  predict,
+  savePredictions,
+  trainAndEvaluate,
 } from "../train/mod.ts";
-import { writePredictions } from "../metrics/mod.ts";
 
 /** Training and validation data at one image size. */
 export type LoadData = (size: number) => Promise<[BatchDataset, BatchDataset]>;
@@ -157,22 +155,6 @@ async function checkModel(
   return { ...est, ...check };
 }
 
-/** Best val_accuracy and its 1-based epoch in a history (first best, as Keras' checkpoint). */
-export function bestOf(
-  history: History,
-  monitor = "val_accuracy",
-): { value: number; epoch: number } | null {
-  const v = history.history[monitor];
-  if (!v || v.length === 0) return null;
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
-  return { value: v[best], epoch: history.epoch[best] + 1 };
-}
-
-function mean(a: number[]): number | null {
-  return a.length ? a.reduce((x, y) => x + y, 0) / a.length : null;
-}
-
 /**
  * Trains a fresh model at each size with fresh EarlyStopping (val_accuracy,
  * `patience`) and ModelCheckpoint (best only) callbacks, after a memory check
@@ -222,42 +204,29 @@ async function trainOne(
   log: (line: string) => void,
 ): Promise<void> {
   const [train, valid] = await options.loadData(size);
-  // Fresh callbacks for every size (the original reused them across fits).
-  const callbacks = [];
-  if (options.patience !== null) {
-    callbacks.push(earlyStopping({ monitor: "val_accuracy", patience: options.patience ?? 5 }));
-  }
-  const ckpt = options.checkpointDir
-    ? modelCheckpoint({
-      path: join(options.checkpointDir, `size-${size}.ckpt`),
-      monitor: "val_accuracy",
-      saveBestOnly: true,
-      saveWeightsOnly: true,
-    })
-    : null;
-  if (ckpt) callbacks.push(ckpt);
-  run.rssBeforeBytes = Deno.memoryUsage().rss;
-  const sampler = sampleMemory();
-  let history: History;
-  try {
-    history = await fit(model, train, {
-      epochs: options.epochs,
-      learningRate: options.learningRate ?? 1e-4,
-      validationData: valid,
-      callbacks,
-      seed: options.seed,
-      verbose: options.verbose ?? 1,
-    });
-  } finally {
-    run.peakRssBytes = sampler.stop();
-  }
-  const best = bestOf(history);
-  run.history = history;
-  run.bestValAccuracy = best?.value ?? null;
-  run.bestEpoch = best?.epoch ?? null;
-  run.epochsRun = history.epoch.length;
-  run.secondsPerEpoch = mean(history.history.seconds ?? []);
-  run.checkpoint = ckpt?.lastPath ?? null;
+  // The recipe's fresh callbacks for every size (the original reused them across fits);
+  // the sweep keeps the last weights and reads the best epoch from the history.
+  const r = await trainAndEvaluate(model, train, {
+    epochs: options.epochs,
+    validationData: valid,
+    learningRate: options.learningRate ?? 1e-4,
+    patience: options.patience,
+    checkpointPath: options.checkpointDir ? join(options.checkpointDir, `size-${size}.ckpt`) : null,
+    restoreBestWeights: false,
+    evaluate: false,
+    predict: false,
+    measureMemory: true,
+    seed: options.seed,
+    verbose: options.verbose ?? 1,
+  });
+  run.rssBeforeBytes = r.rssBeforeBytes;
+  run.peakRssBytes = r.peakRssBytes;
+  run.history = r.history;
+  run.bestValAccuracy = r.best;
+  run.bestEpoch = r.bestEpoch;
+  run.epochsRun = r.epochsRun;
+  run.secondsPerEpoch = r.secondsPerEpoch;
+  run.checkpoint = r.checkpoint;
   log(
     `${size} px: best val_accuracy ${run.bestValAccuracy?.toFixed(4)} (epoch ${run.bestEpoch}), ` +
       `${run.epochsRun} epochs, ${run.secondsPerEpoch?.toFixed(1)} s/epoch`,
@@ -465,18 +434,13 @@ export async function savePredictionsOf(options: SavePredictionsOfOptions): Prom
   try {
     const info = await loadCheckpoint(model, run.checkpoint);
     const [, valid] = await options.loadData(run.size);
-    const p = await predict(model, valid, { verbose: 0 });
-    return await writePredictions(options.path, {
-      model: options.model,
-      imageSize: run.size,
+    const { path } = await savePredictions(model, valid, options.path, {
+      modelName: options.model,
       checkpoint: run.checkpoint,
       bestEpoch: info.epoch === null ? null : info.epoch + 1,
-      classNames: valid.classNames,
-      filePaths: valid.filePaths,
-      labels: p.labels,
-      predicted: p.predicted,
-      probs: p.probs,
+      verbose: 0,
     });
+    return path;
   } finally {
     model.dispose();
   }

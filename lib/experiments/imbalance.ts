@@ -33,14 +33,7 @@ import {
 } from "../metrics/mod.ts";
 import { resnet50 } from "../models/mod.ts";
 import type { StrategyScores } from "../plots/imbalance.ts";
-import {
-  earlyStopping,
-  fit,
-  type History,
-  loadCheckpoint,
-  modelCheckpoint,
-  predict,
-} from "../train/mod.ts";
+import { type History, trainAndEvaluate } from "../train/mod.ts";
 
 /** The strategies of notebook 05, in the order they run. */
 export const STRATEGIES = [
@@ -254,9 +247,10 @@ export interface RunStrategyOptions {
 
 /**
  * Trains a fresh ResNet50 from scratch (with `preprocessInput`, as notebook
- * 02) on `trainDs` with the plan's class weights, with early stopping
- * (val_accuracy) and a best-only checkpoint, reloads the best epoch's weights,
- * predicts the validation subset and scores it. The model and its optimizer
+ * 02) on `trainDs` with the plan's class weights through the project's
+ * recipe ({@linkcode trainAndEvaluate}: early stopping on val_accuracy, a
+ * best-only checkpoint, the best epoch's weights reloaded), predicts the
+ * validation subset and scores it. The model and its optimizer
  * are disposed, so runs one after another do not pile up memory.
  *
  * `trainDs` must hold the plan's files (`datasetFromFiles(plan.filePaths,
@@ -290,39 +284,28 @@ export async function runStrategy(
   const optimizer = adam(options.learningRate ?? 1e-4, 0.9, 0.999, 1e-7);
   try {
     const slug = plan.name.replace(/[^a-z0-9]+/gi, "-").replace(/^-|-$/g, "");
-    const ckpt = modelCheckpoint({
-      path: join(options.checkpointDir, `${slug}.ckpt`),
-      monitor: "val_accuracy",
-      saveBestOnly: true,
-      saveWeightsOnly: true,
-    });
-    const stop = earlyStopping({ monitor: "val_accuracy", patience: options.patience ?? 5 });
-    const t0 = performance.now();
-    const history = await fit(model, trainDs, {
+    const run = await trainAndEvaluate(model, trainDs, {
       epochs: options.epochs ?? 20,
-      optimizer,
       validationData: options.validation,
+      optimizer,
       classWeight: plan.classWeight ?? undefined,
-      callbacks: [stop, ckpt],
+      patience: options.patience ?? 5,
+      checkpointPath: join(options.checkpointDir, `${slug}.ckpt`),
+      evaluate: false,
+      inferenceVerbose: 0,
       seed,
       verbose: options.verbose ?? 1,
     });
-    const seconds = (performance.now() - t0) / 1000;
-    let bestEpoch: number | undefined;
-    if (ckpt.lastPath) {
-      const info = await loadCheckpoint(model, ckpt.lastPath);
-      if (info.epoch !== undefined && info.epoch !== null) bestEpoch = info.epoch + 1;
-    }
-    const preds = await predict(model, options.validation, { verbose: 0 });
+    const preds = run.predictions!;
     const confusion = confusionMatrix(preds.labels, preds.predicted, { numClasses: k });
     return {
       strategy: plan.name,
       summary: summarizeConfusion(confusion, options.classNames),
-      epochs: history.epoch.length,
-      seconds,
-      bestEpoch,
+      epochs: run.epochsRun,
+      seconds: run.fitSeconds,
+      bestEpoch: run.restored ? run.bestEpoch ?? undefined : undefined,
       confusion,
-      history,
+      history: run.history,
     };
   } finally {
     model.dispose();

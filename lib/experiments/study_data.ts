@@ -7,7 +7,12 @@
  */
 import { join } from "node:path";
 import { ROOT } from "../config/mod.ts";
-import { datasetFromFiles, type ImageDataset, imageDatasetFromDirectory } from "../data/mod.ts";
+import {
+  type CacheMode,
+  datasetFromFiles,
+  type ImageDataset,
+  imageDatasetFromDirectory,
+} from "../data/mod.ts";
 
 /** Options of {@linkcode studySplit}. */
 export interface StudySplitOptions {
@@ -23,8 +28,8 @@ export interface StudySplitOptions {
   maxTrain?: number;
   /** Keep only the first N validation files (0 = all). */
   maxVal?: number;
-  /** Keep resized images in memory between epochs (default false). */
-  cache?: "memory" | false;
+  /** Keep resized images between epochs: `"memory"`, `"disk"` (under `out/cache/`) or false (default). */
+  cache?: CacheMode;
 }
 
 /** The blog's class order (its `os.listdir` order, label indices 0..22), from reference/. */
@@ -46,6 +51,8 @@ export interface StudyData {
   /** Training and validation files before the caps. */
   trainTotal: number;
   validTotal: number;
+  /** Every validation file before the cap (to check that none is trained on). */
+  validationFiles: string[];
 }
 
 /**
@@ -98,6 +105,7 @@ export async function studyData(dir: string, options: StudySplitOptions): Promis
     blogOrder: same,
     trainTotal: train.filePaths.length,
     validTotal: valid.filePaths.length,
+    validationFiles: valid.filePaths,
   };
 }
 

@@ -18,4 +18,3 @@ export * from "./confusion.ts";
 export * from "./classification.ts";
 export * from "./regression.ts";
 export * from "./reference.ts";
-export * from "./predictions.ts";

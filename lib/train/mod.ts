@@ -27,4 +27,6 @@ export * from "./seed.ts";
 export * from "./checkpoint.ts";
 export * from "./callbacks.ts";
 export * from "./fit.ts";
+export * from "./predictions.ts";
+export * from "./recipe.ts";
 export * from "./study_logs.ts";

@@ -6,8 +6,8 @@ import {
   headlineRows,
   perClassTable,
   studyAnalysis,
-} from "../lib/experiments/elephant.ts";
-import { readPredictions, writePredictions } from "../lib/metrics/mod.ts";
+} from "../lib/experiments/per_class.ts";
+import { readPredictions, writePredictions } from "../lib/train/mod.ts";
 
 Deno.test("the study's 512 px matrix: headline scores, per-class table by size, regression", async () => {
   const study = await studyAnalysis({ nBoot: 200, seed: 1 });

@@ -1,9 +1,16 @@
 /**
- * Notebook 04, "the elephant in the room": what accuracy hides on an
- * imbalanced dataset. From validation predictions: both confusion matrices,
- * per-class scores, macro-F1 / balanced accuracy / MCC beside accuracy, and
- * the regression of each class's recall (TPR) on its size; the same for the
- * original study's 512 px confusion matrix.
+ * Per-class analysis of a model's validation predictions: what accuracy
+ * hides on an imbalanced dataset (the study's "elephant in the room"). Both
+ * confusion matrices, per-class scores, macro-F1 / balanced accuracy / MCC
+ * beside accuracy, and the regression of each class's recall (TPR) on its
+ * size; the same for the original study's 512 px confusion matrix.
+ *
+ * @example
+ * ```ts
+ * const ours = analyzePredictions({ predictions: await readPredictions(path), classSizes });
+ * const study = await studyAnalysis();
+ * await displayTable(headlineRows({ ours, study }));
+ * ```
  * @module
  */
 import { existsSync } from "node:fs";
@@ -19,15 +26,13 @@ import {
   readConfusionCsv,
   type RegressionBand,
   regressionBand,
-  type SavedPredictions,
   summarizeConfusion,
-  writePredictions,
 } from "../metrics/mod.ts";
 import type { SizePoint } from "../plots/metrics.ts";
 import { studySplit } from "./study_data.ts";
 import { initEngine } from "../engine/mod.ts";
-import { resnet50 } from "../models/mod.ts";
-import { earlyStopping, fit, loadCheckpoint, modelCheckpoint, predict } from "../train/mod.ts";
+import { readPredictions, type SavedPredictions } from "../train/mod.ts";
+import { trainFromScratch } from "./from_scratch.ts";
 
 /** Everything notebook 04 shows for one model. */
 export interface ElephantAnalysis {
@@ -188,9 +193,15 @@ export interface TrainForPredictionsOptions {
 }
 
 /**
- * Trains a ResNet50 from scratch (as notebook 02, short) and saves its
+ * Trains a ResNet50 from scratch on the study's split of `dir`
+ * ({@linkcode trainFromScratch}, as notebook 02, short) and saves its
  * validation predictions, for when no notebook has saved any. Returns them
  * with the path written.
+ *
+ * @example
+ * ```ts
+ * const { path, predictions } = await trainForPredictions({ dir, imageSize: 32, epochs: 2 });
+ * ```
  */
 export async function trainForPredictions(
   options: TrainForPredictionsOptions,
@@ -205,48 +216,20 @@ export async function trainForPredictions(
     maxVal: options.maxVal,
     cache: "memory",
   });
-  const classNames = train.classNames;
-  const model = resnet50({
-    inputShape: [options.imageSize, options.imageSize, 3],
-    classes: classNames.length,
-    preprocess: true,
-    seed,
-  });
   const dir = options.saveDir ?? outDir("checkpoints", "04-elephant");
-  const ckpt = join(dir, "best.ckpt");
-  try {
-    const save = modelCheckpoint({
-      path: ckpt,
-      monitor: "val_accuracy",
-      saveBestOnly: true,
-      saveWeightsOnly: true,
-    });
-    await fit(model, train, {
-      epochs: options.epochs,
-      learningRate: options.learningRate ?? 1e-4,
-      validationData: valid,
-      callbacks: [
-        earlyStopping({ monitor: "val_accuracy", patience: options.patience ?? 5 }),
-        save,
-      ],
-      seed,
-    });
-    const best = await loadCheckpoint(model, ckpt);
-    const p = await predict(model, valid);
-    const predictions: SavedPredictions = {
-      model: "resnet50-scratch (notebook 04 fallback)",
-      imageSize: options.imageSize,
-      checkpoint: ckpt,
-      bestEpoch: best.epoch === null ? null : best.epoch + 1,
-      classNames,
-      filePaths: valid.filePaths,
-      labels: p.labels,
-      predicted: p.predicted,
-      probs: p.probs,
-    };
-    const path = await writePredictions(join(dir, "val-predictions.json"), predictions);
-    return { path, predictions };
-  } finally {
-    model.dispose();
-  }
+  const path = join(dir, "val-predictions.json");
+  await trainFromScratch({
+    train,
+    valid,
+    epochs: options.epochs,
+    learningRate: options.learningRate ?? 1e-4,
+    patience: options.patience ?? 5,
+    seed,
+    checkpointDir: dir,
+    evaluate: false,
+    predictionsPath: path,
+    modelName: "resnet50-scratch (notebook 04 fallback)",
+    log: () => {},
+  });
+  return { path, predictions: await readPredictions(path) };
 }

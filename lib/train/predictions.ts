@@ -1,9 +1,10 @@
 /**
- * Saved validation predictions: the JSON file notebooks 02 and 03 write
- * beside their best checkpoint and notebook 04 analyses.
+ * Saved validation predictions: the JSON file a training run writes beside
+ * its best checkpoint (`trainAndEvaluate`'s `predictionsPath`) and the
+ * per-class analysis reads.
  * @module
  */
-import { dirname } from "node:path";
+import { writeFileAtomic } from "../io/mod.ts";
 
 /** A model's predictions on the validation images, in the validation set's file order. */
 export interface SavedPredictions {
@@ -30,6 +31,11 @@ export interface SavedPredictions {
 /**
  * Reads and checks a predictions file: the arrays agree in length and every
  * label is a class index. Errors name the file.
+ *
+ * @example
+ * ```ts
+ * const { labels, predicted, classNames } = await readPredictions("out/p.json");
+ * ```
  */
 export async function readPredictions(path: string): Promise<SavedPredictions> {
   let data: SavedPredictions;
@@ -58,11 +64,19 @@ export async function readPredictions(path: string): Promise<SavedPredictions> {
   return data;
 }
 
-/** Writes predictions as JSON (atomically: a temporary file renamed over `path`). */
+/**
+ * Writes predictions as JSON, atomically ({@linkcode writeFileAtomic});
+ * returns `path`.
+ *
+ * @example
+ * ```ts
+ * await writePredictions("out/p.json", {
+ *   model: "m", imageSize: 32, classNames: ["a", "b"], filePaths: ["a/1.png"],
+ *   labels: [0], predicted: [1],
+ * });
+ * ```
+ */
 export async function writePredictions(path: string, data: SavedPredictions): Promise<string> {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.writeTextFile(tmp, JSON.stringify(data));
-  await Deno.rename(tmp, path);
+  await writeFileAtomic(path, JSON.stringify(data));
   return path;
 }

@@ -2,8 +2,8 @@ import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { initEngine, tf } from "../lib/engine/mod.ts";
-import { imagenetTransfer, transferPoolSize } from "../lib/experiments/simple_resnet.ts";
-import { bestOf } from "../lib/experiments/image_size.ts";
+import { imagenetTransfer, transferPoolSize } from "../lib/experiments/transfer.ts";
+import { bestOf } from "../lib/train/recipe.ts";
 import { memoryDataset, randomImages } from "./_train_data.ts";
 
 await initEngine();

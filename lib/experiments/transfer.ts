@@ -1,9 +1,10 @@
 /**
- * The second experiment of notebook 02 (the study's
+ * Transfer learning as the study did it (its
  * `fork-of-tf-acmc-simple-imagenet.ipynb`): a frozen ImageNet ResNet50 under
- * the study's small head, evaluated before training, trained with fresh
- * EarlyStopping (val_accuracy) and best-only checkpoint callbacks, reloaded
- * at its best epoch and evaluated again.
+ * the study's small head, evaluated before training, trained with the
+ * project's recipe ({@linkcode trainAndEvaluate}: fresh EarlyStopping on
+ * val_accuracy and a best-only checkpoint), reloaded at its best epoch and
+ * evaluated again.
  *
  * @example
  * ```ts
@@ -19,15 +20,7 @@
 import { join } from "node:path";
 import type { BatchDataset } from "../data/types.ts";
 import { resnet50, transferModel } from "../models/mod.ts";
-import {
-  earlyStopping,
-  evaluate,
-  type EvaluateResult,
-  fit,
-  type History,
-  loadCheckpoint,
-  modelCheckpoint,
-} from "../train/mod.ts";
+import { type EvaluateResult, type History, trainAndEvaluate } from "../train/mod.ts";
 
 /** Options of {@linkcode imagenetTransfer}. */
 export interface ImagenetTransferOptions {
@@ -59,6 +52,8 @@ export interface ImagenetTransferOptions {
   dense?: number;
   /** `fit`'s verbosity (default 1: a progress line per epoch). */
   verbose?: 0 | 1 | 2;
+  /** Also predict the validation data with the best weights and save them here (default: no). */
+  predictionsPath?: string | null;
   /** Receives the summary lines (parameters, best epoch); default console.log. */
   log?: (line: string) => void;
 }
@@ -92,7 +87,7 @@ export function transferPoolSize(imageSize: number): number {
  * → Dense(classes, softmax)), evaluates it, trains it with fresh
  * `EarlyStopping(monitor="val_accuracy", patience)` and best-only
  * `ModelCheckpoint`, reloads the best weights, evaluates again, and frees
- * the model.
+ * the model (see the module doc for an example).
  */
 export async function imagenetTransfer(
   options: ImagenetTransferOptions,
@@ -125,27 +120,23 @@ export async function imagenetTransfer(
         head.countParams().toLocaleString("en")
       }`,
     );
-    const before = await evaluate(head, valid);
     const checkpoint = join(options.checkpointDir, "best.ckpt");
-    const history = await fit(head, train, {
+    const run = await trainAndEvaluate(head, train, {
       epochs,
-      learningRate: options.learningRate ?? 1e-4,
       validationData: valid,
+      learningRate: options.learningRate ?? 1e-4,
+      patience,
+      earlyStoppingVerbose: true,
       seed,
       verbose: options.verbose,
-      callbacks: [
-        earlyStopping({ monitor: "val_accuracy", patience, verbose: true }),
-        modelCheckpoint({
-          path: checkpoint,
-          monitor: "val_accuracy",
-          saveBestOnly: true,
-          saveWeightsOnly: true,
-        }),
-      ],
+      checkpointPath: checkpoint,
+      evaluateBefore: true,
+      predict: false,
+      predictionsPath: options.predictionsPath ?? null,
+      modelName: "resnet50-imagenet-transfer",
     });
-    const best = await loadCheckpoint(head, checkpoint);
-    const after = await evaluate(head, valid);
-    const bestEpoch = best.epoch! + 1;
+    const before = run.before!, after = run.after!, history = run.history;
+    const bestEpoch = run.bestEpoch!;
     log(
       `best epoch ${bestEpoch}: val_accuracy ${after.accuracy.toFixed(4)} ` +
         `(before training ${before.accuracy.toFixed(4)})`,
