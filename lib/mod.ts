@@ -4,7 +4,6 @@
  */
 export * from "./config/mod.ts";
 export * from "./random/mod.ts";
-export * from "./report/mod.ts";
 export * from "./engine/mod.ts";
 export * from "./plots/mod.ts";
 export * from "./display/mod.ts";

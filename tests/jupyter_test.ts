@@ -12,7 +12,7 @@ import { ROOT } from "../lib/config/mod.ts";
 import { param, paramEnvName, paramsToEnv, parseParam } from "../lib/jupyter/params.ts";
 import { checkNotebook, notebookToModule } from "../lib/jupyter/check.ts";
 import { formatFailure, kernelEnv, PYTHON, runNotebook } from "../lib/jupyter/runner.ts";
-import { buildReport, loadReference, summaryRows } from "../lib/jupyter/report.ts";
+import { buildReport, loadReference, summaryRows } from "../lib/jupyter/study_report.ts";
 import type { NotebookRun } from "../lib/jupyter/runner.ts";
 import { canReuse, hashListing, inputsKey, type Manifest } from "../lib/jupyter/study.ts";
 

@@ -26,10 +26,10 @@ import { basename, join, resolve } from "node:path";
 import { existsSync } from "node:fs";
 import { datasetDir, outDir, ROOT } from "../lib/config/mod.ts";
 import { ensureDataset } from "../lib/synth/mod.ts";
-import { loadResults } from "../lib/report/mod.ts";
+import { loadResults } from "../lib/jupyter/results.ts";
 import { formatFailure, type NotebookRun, runNotebook } from "../lib/jupyter/runner.ts";
 import { listNotebooks, NOTEBOOKS_DIR, resolveNotebooks } from "../lib/jupyter/notebooks.ts";
-import { buildReport, loadReference, type ReportNotebook } from "../lib/jupyter/report.ts";
+import { buildReport, loadReference, type ReportNotebook } from "../lib/jupyter/study_report.ts";
 import {
   canReuse,
   datasetFacts,

@@ -1,7 +1,8 @@
 /**
- * Notebooks: parameters for notebook authors ({@linkcode param}), the headless
+ * Notebooks: parameters for notebook authors ({@linkcode param}), the
+ * results every notebook saves ({@linkcode publishResults}), the headless
  * runner behind `deno task notebooks` / `deno task study`, and the study
- * report.
+ * report page built from those results ({@linkcode buildReport}).
  *
  * @example
  * ```ts
@@ -30,6 +31,12 @@ export {
   type ReferenceEntry,
   type ReportInput,
   type ReportNotebook,
-  type SummaryRow,
   summaryRows,
-} from "./report.ts";
+} from "./study_report.ts";
+export {
+  loadResults,
+  publishResults,
+  resultsPath,
+  saveResults,
+  type SummaryRow,
+} from "./results.ts";

@@ -4,9 +4,10 @@
  * facts the report shows about the dataset, engine and machine.
  * @module
  */
-import { dirname, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import { existsSync } from "node:fs";
 import { datasetDir, outDir, ROOT } from "../config/mod.ts";
+import { walk, writeFileAtomic } from "../io/mod.ts";
 import type { NotebookRun } from "./runner.ts";
 
 async function sha256(data: Uint8Array | string): Promise<string> {
@@ -15,20 +16,19 @@ async function sha256(data: Uint8Array | string): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Every file under `dir`, recursively, sorted; paths relative to `dir`. Skips caches. */
+/**
+ * Every file under `dir`, recursively, sorted; paths relative to `dir`.
+ * Skips caches and hidden entries (`__pycache__`, `node_modules`, `.*`) and
+ * does not enter links to folders.
+ */
 export async function listFiles(dir: string): Promise<string[]> {
+  if (!existsSync(dir)) return [];
   const out: string[] = [];
-  const walk = async (d: string) => {
-    for await (const e of Deno.readDir(d)) {
-      if (e.name === "__pycache__" || e.name === "node_modules" || e.name.startsWith(".")) {
-        continue;
-      }
-      const p = join(d, e.name);
-      if (e.isDirectory) await walk(p);
-      else if (e.isFile) out.push(relative(dir, p));
-    }
-  };
-  if (existsSync(dir)) await walk(dir);
+  const include = (name: string) =>
+    name !== "__pycache__" && name !== "node_modules" && !name.startsWith(".");
+  for await (const { root, files } of walk(dir, { followLinks: false, include })) {
+    for (const f of files) out.push(relative(dir, join(root, f)));
+  }
   return out.sort();
 }
 
@@ -98,9 +98,7 @@ export async function readManifest(
 
 /** Writes the manifest atomically. */
 export async function writeManifest(m: Manifest, path: string = outDir("study-manifest.json")) {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(m, null, 2));
-  await Deno.rename(`${path}.tmp`, path);
+  await writeFileAtomic(path, JSON.stringify(m, null, 2));
 }
 
 /** True when the manifest holds a successful run with this key whose outputs still exist. */

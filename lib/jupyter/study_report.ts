@@ -4,28 +4,19 @@
  * study's, the engine, the dataset, and each notebook's time and peak memory.
  *
  * Notebooks feed the summary table through `saveResults(name, data)`
- * (lib/report): `data.summary` is a list of {@linkcode SummaryRow}s; a row
+ * (results.ts): `data.summary` is a list of {@linkcode SummaryRow}s; a row
  * whose `reference` names a key of `reference/study-summary.json` is shown
  * beside the original study's figure. Without `summary`, the numbers at the
  * top level of `data` (and one level down) are listed.
  * @module
  */
-import { escapeXml } from "../plots/dom.ts";
+import { escapeXml } from "../io/mod.ts";
 import { join } from "node:path";
 import { ROOT } from "../config/mod.ts";
 import type { NotebookRun } from "./runner.ts";
+import type { SummaryRow } from "./results.ts";
 
-/** One line of a notebook's results summary (`saveResults(name, { summary: [...] })`). */
-export interface SummaryRow {
-  /** What was measured, e.g. "best val_accuracy, scratch, 64 px". */
-  label: string;
-  /** Our figure. */
-  value: number | string;
-  /** Key of the original study's figure in reference/study-summary.json, e.g. "scratch256.valAccuracy". */
-  reference?: string;
-  /** A short remark (epochs, image size, dataset...). */
-  note?: string;
-}
+export type { SummaryRow };
 
 /** A figure of the original study (reference/study-summary.json). */
 export interface ReferenceEntry {
