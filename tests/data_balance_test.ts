@@ -222,17 +222,6 @@ Deno.test("samplers applied after the split leave validation unchanged and disjo
   assertEquals(valid.filePaths.length, Math.floor(0.2 * 6462));
 });
 
-Deno.test("seededRandom is reproducible and roughly uniform", () => {
-  const a = seededRandom(1, 2, 3);
-  const b = seededRandom(1, 2, 3);
-  const xs = Array.from({ length: 10000 }, () => a());
-  assertEquals(xs, Array.from({ length: 10000 }, () => b()));
-  assertNotEquals(seededRandom(1, 2, 4)(), seededRandom(1, 2, 3)());
-  const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
-  assertAlmostEquals(mean, 0.5, 0.02);
-  assert(xs.every((x) => x >= 0 && x < 1));
-});
-
 Deno.test("with the loader's split: sampling the training subset leaves validation as it was", async () => {
   const { imageDatasetFromDirectory } = await import("../lib/data/dataset.ts");
   const { default: sharp } = await import("sharp");

@@ -14,9 +14,9 @@ import {
   decodeImage,
   imageDatasetFromDirectory,
   type ImageDatasetOptions,
-  legacyShuffle,
   resizeImage,
 } from "../lib/data/mod.ts";
+import { legacyShuffle } from "../lib/random/mod.ts";
 
 // The native engine: JPEGs decode with TensorFlow's own kernel, as in Keras.
 await initEngine();

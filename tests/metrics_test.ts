@@ -1,5 +1,5 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { mulberry32 } from "../lib/random/mod.ts";
+import { seededRandom } from "../lib/random/mod.ts";
 import { runOracle } from "./_python.ts";
 import {
   accuracy,
@@ -40,7 +40,7 @@ function closeAll(actual: number[], expected: number[], tol: number, what: strin
 
 /** Random labelled cases, with classes missing from the truth, the predictions, or both. */
 function randomCases() {
-  const rand = mulberry32(2024);
+  const rand = seededRandom(2024);
   const int = (n: number) => Math.floor(rand() * n);
   const cases: { yTrue: number[]; yPred: number[]; k: number }[] = [];
   for (let c = 0; c < 60; c++) {
@@ -208,7 +208,7 @@ Deno.test("parseConfusionCsv names the source and line of bad input", () => {
 });
 
 Deno.test("OLS and the bootstrap band match seaborn's algorithm in numpy", async () => {
-  const rand = mulberry32(7);
+  const rand = seededRandom(7);
   const regs: (Required<RegressionBandOptions> & { x: number[]; y: number[] })[] = [];
   const sizes = [41, 71, 146, 85, 550, 962, 157, 67, 259, 34, 46, 33, 151, 109, 46, 679, 64];
   regs.push({

@@ -1,5 +1,5 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { mulberry32 } from "../lib/random/mod.ts";
+import { seededRandom } from "../lib/random/mod.ts";
 import { parseHTML } from "linkedom";
 import { confusionHeatmap, perClassBars, tprVsSizePlot } from "../lib/plots/metrics.ts";
 import {
@@ -58,7 +58,7 @@ Deno.test("heatmap of a matrix with an absent class keeps its row and column", (
 });
 
 Deno.test("TPR-vs-size plot: band, line, one dot and one label per class", () => {
-  const rand = mulberry32(3);
+  const rand = seededRandom(3);
   const points = Array.from({ length: 23 }, (_, i) => ({
     name: `class ${i}`,
     size: 30 + Math.floor(rand() * 1200),

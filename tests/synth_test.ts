@@ -8,16 +8,15 @@ import {
   ensureDataset,
   fileName,
   generateStandIn,
-  hashSeed,
   MARKER,
   readManifest,
   RECIPES,
   renderImage,
-  Rng,
   sampleSize,
   scaledCounts,
   SIZE_LIMITS,
 } from "../lib/synth/mod.ts";
+import { Rng } from "../lib/random/mod.ts";
 
 const ACMC_NAMES = [
   "Archie",
@@ -97,22 +96,6 @@ Deno.test("scaledCounts: scale 1 is ACMC, smaller scales proportional with a flo
   assertEquals(scaledCounts(0.001, 2)["Archie"], 2);
   assert.throws(() => scaledCounts(0), /scale must be a positive number/);
   assert.throws(() => scaledCounts(1, 0), /minPerClass/);
-});
-
-Deno.test("Rng: seeded, reproducible, in range", () => {
-  const a = new Rng(1, "x"), b = new Rng(1, "x"), c = new Rng(2, "x");
-  const sa = Array.from({ length: 5 }, () => a.next());
-  assertEquals(sa, Array.from({ length: 5 }, () => b.next()));
-  assert(sa.join() !== Array.from({ length: 5 }, () => c.next()).join());
-  assert(hashSeed(1, "a").join() !== hashSeed(1, "b").join());
-  assert(hashSeed("1").join() !== hashSeed(1).join());
-  const r = new Rng(7);
-  const ints = Array.from({ length: 2000 }, () => r.int(1, 6));
-  assertEquals(new Set(ints).size, 6);
-  assert(ints.every((v) => v >= 1 && v <= 6));
-  const normals = Array.from({ length: 4000 }, () => r.normal());
-  const mean = normals.reduce((s, v) => s + v, 0) / normals.length;
-  assert(Math.abs(mean) < 0.08, `normal mean ${mean}`);
 });
 
 Deno.test("sampleSize: sizes spread like ACMC (ranges, non-square, a few tiny)", () => {

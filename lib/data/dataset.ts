@@ -22,7 +22,7 @@ import {
   indexDirectory,
   trainingOrValidationSplit,
 } from "./files.ts";
-import { bufferShuffleOrder, MT19937 } from "./random.ts";
+import { bufferShuffleOrder, MT19937 } from "../random/mod.ts";
 import {
   decodeImage,
   DEFAULT_LIMIT_INPUT_PIXELS,

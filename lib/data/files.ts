@@ -7,7 +7,7 @@
  * @module
  */
 import { walk } from "../io/mod.ts";
-import { legacyShuffle } from "./random.ts";
+import { legacyShuffle } from "../random/mod.ts";
 
 /** The image extensions Keras indexes (compared lower-case). */
 export const ALLOWLIST_FORMATS: readonly string[] = [".bmp", ".gif", ".jpeg", ".jpg", ".png"];

@@ -25,7 +25,6 @@ export {
   listValidFiles,
   trainingOrValidationSplit,
 } from "./files.ts";
-export { bufferShuffleOrder, legacyShuffle, MT19937 } from "./random.ts";
 export {
   decodeImage,
   type DecodeOptions,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { mulberry32 } from "../random/mod.ts";
+import { seededRandom } from "../random/mod.ts";
 
 /** A fitted line `y = intercept + slope * x`. */
 export interface LineFit {
@@ -125,7 +125,7 @@ export function regressionBand(
   );
   const gx = opts.logx ? grid.map(Math.log) : grid;
   const yhat = gx.map((g) => fit.intercept + fit.slope * g);
-  const rand = mulberry32(opts.seed);
+  const rand = seededRandom(opts.seed);
   const boots = gx.map(() => new Float64Array(opts.nBoot));
   const idx = new Array<number>(n);
   for (let b = 0; b < opts.nBoot; b++) {

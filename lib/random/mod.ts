@@ -1,41 +1,37 @@
 /**
- * Small seeded random generators for everything in this project that draws
- * at random in JavaScript (samplers, augmentation parameters, bootstrap
- * bands, image samples, seeded weight initialisation). `Math.random` cannot
- * be seeded, and none of these uses needs more than fast, well-spread uniform
- * draws, so a ten-line generator beats a dependency. Keras' numpy-exact
- * shuffle (MT19937) lives with the loader in `lib/data/random.ts`.
- * @module
- */
-
-/**
- * mulberry32: a 32-bit seeded pseudo-random generator returning floats in
- * [0, 1). A single 32-bit state, passes the usual statistical batteries
- * (gjrand, PractRand up to its 2^32 period) and gives the same sequence on
- * every platform.
+ * Seeded randomness, two generators and no more:
+ *
+ * - {@linkcode Rng} (sfc32, ./rng.ts): the general-purpose one, for everything
+ *   in this project that draws at random in JavaScript (the stand-in images,
+ *   samplers, augmentation parameters, bootstrap bands, image samples, seeded
+ *   weight initialisation). {@linkcode seededRandom} is its `() => number` form.
+ * - {@linkcode MT19937} (./mt19937.ts): numpy's legacy generator bit for bit,
+ *   only because Keras shuffles the file list with it before the validation
+ *   split ({@linkcode legacyShuffle}); the loader's per-epoch buffer shuffle
+ *   uses it too.
  *
  * @example
  * ```ts
- * const rand = mulberry32(42);
- * rand(); // 0.6011037519201636
+ * import { legacyShuffle, Rng, seededRandom } from "../lib/random/mod.ts";
+ * const rng = new Rng(123, "sizes");
+ * rng.int(1, 6);
+ * const rand = seededRandom(123, epoch, step); // 0 <= rand() < 1
+ * legacyShuffle([0, 1, 2, 3], 123); // numpy's order
  * ```
+ *
+ * @module
  */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { hashSeed, Rng } from "./rng.ts";
+
+export { hashSeed, Rng } from "./rng.ts";
+export { bufferShuffleOrder, legacyShuffle, MT19937 } from "./mt19937.ts";
 
 /**
- * A seeded generator of uniform floats in [0, 1): mulberry32 over a 32-bit
- * state mixed from all the `seed` parts (e.g. seed, epoch, step). Same seed,
- * same sequence.
+ * A seeded generator of uniform floats in [0, 1): an {@linkcode Rng} seeded
+ * with all the `seed` parts (e.g. seed, epoch, step). Same seed, same
+ * sequence.
  *
+ * @throws Error when a seed part is not a finite number.
  * @example
  * ```ts
  * const rand = seededRandom(123, epoch, step);
@@ -43,23 +39,25 @@ export function mulberry32(seed: number): () => number {
  * ```
  */
 export function seededRandom(...seed: number[]): () => number {
-  return mulberry32(mixSeed(...seed));
+  for (const p of seed) {
+    if (!Number.isFinite(p)) throw new Error(`seed parts must be finite numbers, got ${p}`);
+  }
+  const rng = new Rng(...seed);
+  return () => rng.next();
 }
 
-/** Hashes numbers (seed, epoch, step, ...) into one 32-bit state. */
+/**
+ * One 32-bit seed from several numbers (seed, epoch, step, ...), e.g. for
+ * lib/train's `withSeed` per training step.
+ *
+ * @example
+ * ```ts
+ * mixSeed(123, 0, 5); // an integer in [0, 2**32)
+ * ```
+ */
 export function mixSeed(...parts: number[]): number {
-  let h = 0x9e3779b9;
   for (const p of parts) {
     if (!Number.isFinite(p)) throw new Error(`seed parts must be finite numbers, got ${p}`);
-    // Fold the number (integer or not) into two 32-bit words.
-    const lo = (p >>> 0) ^ 0;
-    const hi = Math.floor(p / 4294967296) | 0;
-    for (const w of [lo, hi]) {
-      h = Math.imul(h ^ w, 0x85ebca6b);
-      h ^= h >>> 13;
-      h = Math.imul(h, 0xc2b2ae35);
-      h ^= h >>> 16;
-    }
   }
-  return h >>> 0;
+  return hashSeed(...parts)[0];
 }

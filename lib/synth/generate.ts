@@ -11,7 +11,7 @@ import sharp from "sharp";
 import { ACMC_TOTAL, scaledCounts } from "./acmc.ts";
 import { imageSvg } from "./image.ts";
 import { encodePngRgb } from "./png.ts";
-import { Rng } from "./random.ts";
+import { Rng } from "../random/mod.ts";
 import { sampleSize } from "./sizes.ts";
 import { progressBar, type ProgressMode } from "../display/progress.ts";
 import { SYNTH_DIR } from "../config/mod.ts";

@@ -9,7 +9,7 @@
 import { ACMC_CLASSES } from "./acmc.ts";
 import { characterSvg, jitter, randomColor, randomRecipe, RECIPES } from "./recipes.ts";
 import type { Recipe } from "./recipes.ts";
-import type { Rng } from "./random.ts";
+import type { Rng } from "../random/mod.ts";
 
 const SKY = [
   "#9ed2f0",

@@ -24,7 +24,6 @@ export {
 } from "./generate.ts";
 export { ensureDataset, type EnsuredDataset, type EnsureOptions } from "./ensure.ts";
 export { encodePngRgb } from "./png.ts";
-export { hashSeed, Rng } from "./random.ts";
 export { sampleSize, SIZE_LIMITS } from "./sizes.ts";
 export { imageSvg, recipeFor } from "./image.ts";
 export { characterSvg, type Recipe, RECIPES } from "./recipes.ts";

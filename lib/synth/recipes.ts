@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { Rng } from "./random.ts";
+import type { Rng } from "../random/mod.ts";
 
 /** Hair styles the drawing knows. */
 export type HairStyle =

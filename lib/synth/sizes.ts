@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Rng } from "./random.ts";
+import type { Rng } from "../random/mod.ts";
 
 /** Size limits of the stand-in (those seen in ACMC). */
 export const SIZE_LIMITS = Object.freeze({

@@ -5,7 +5,7 @@ stdin: {"cases": [{"yTrue": [...], "yPred": [...], "k": int}],
                          "gridSize": int, "seed": int, "logx": bool}]}
 stdout: the same lists with scikit-learn's answers (labels=range(k)), and
 seaborn regplot's band computed the seaborn way (numpy pinv fits, numpy
-percentiles) on resamples drawn with the same mulberry32 generator as
+percentiles) on resamples drawn with the same generator (lib/random's seededRandom) as
 lib/metrics, so only the arithmetic is compared, not the random draws.
 """
 import json
@@ -49,26 +49,56 @@ def case(c):
     return out
 
 
-def mulberry32(seed):
-    a = seed & 0xFFFFFFFF
+M32 = 0xFFFFFFFF
 
-    def imul(x, y):
-        return (x * y) & 0xFFFFFFFF
+
+def imul(x, y):
+    return (x * y) & M32
+
+
+def hash_seed(*parts):
+    """lib/random's hashSeed (cyrb128-style) of numbers ("#n") and strings ("$s")."""
+    h1, h2, h3, h4 = 1779033703, 3144134277, 1013904242, 2773480762
+    text = "\u0000".join(f"#{p}" if isinstance(p, int) else f"${p}" for p in parts)
+    for ch in text.encode("utf-16-le").decode("utf-16-le"):
+        k = ord(ch)
+        h1 = h2 ^ imul(h1 ^ k, 597399067)
+        h2 = h3 ^ imul(h2 ^ k, 2869860233)
+        h3 = h4 ^ imul(h3 ^ k, 951274213)
+        h4 = h1 ^ imul(h4 ^ k, 2716044179)
+    h1 = imul(h3 ^ (h1 >> 18), 597399067)
+    h2 = imul(h4 ^ (h2 >> 22), 2869860233)
+    h3 = imul(h1 ^ (h3 >> 17), 951274213)
+    h4 = imul(h2 ^ (h4 >> 19), 2716044179)
+    h1 ^= h2 ^ h3 ^ h4
+    h2 ^= h1
+    h3 ^= h1
+    h4 ^= h1
+    return h1, h2, h3, h4
+
+
+def seeded_random(*seed):
+    """lib/random's seededRandom: sfc32 seeded with hash_seed, 12 draws discarded."""
+    a, b, c, d = hash_seed(*seed)
 
     def rand():
-        nonlocal a
-        a = (a + 0x6D2B79F5) & 0xFFFFFFFF
-        t = a
-        t = imul(t ^ (t >> 15), t | 1)
-        t ^= (t + imul(t ^ (t >> 7), t | 61)) & 0xFFFFFFFF
-        return ((t ^ (t >> 14)) & 0xFFFFFFFF) / 4294967296
+        nonlocal a, b, c, d
+        t = (a + b + d) & M32
+        d = (d + 1) & M32
+        a = b ^ (b >> 9)
+        b = (c + (c << 3)) & M32
+        r = ((c << 21) | (c >> 11)) & M32
+        c = (r + t) & M32
+        return t / 4294967296
 
+    for _ in range(12):
+        rand()
     return rand
 
 
 def regression(c):
     # seaborn.regression._RegressionPlotter.fit_fast, with the resampling
-    # indices drawn from mulberry32 as lib/metrics does.
+    # indices drawn from lib/random's seededRandom as lib/metrics does.
     x, y = np.asarray(c["x"], float), np.asarray(c["y"], float)
     xs = np.log(x) if c["logx"] else x
     grid = np.linspace(x.min(), x.max(), c["gridSize"])
@@ -76,7 +106,7 @@ def regression(c):
     X = np.c_[np.ones(len(xs)), xs]
     G = np.c_[np.ones(len(gx)), gx]
     beta = np.linalg.pinv(X) @ y
-    rand = mulberry32(c["seed"])
+    rand = seeded_random(c["seed"])
     n = len(x)
     boots = []
     for _ in range(c["nBoot"]):

@@ -19,6 +19,7 @@ import sharp from "sharp";
 import { ROOT } from "../../lib/config/mod.ts";
 import { imageDatasetFromDirectory } from "../../lib/data/mod.ts";
 import { initEngine } from "../../lib/engine/mod.ts";
+import { seededRandom } from "../../lib/random/mod.ts";
 import { kerasEnv } from "./train.ts";
 import zlib from "node:zlib";
 
@@ -40,19 +41,10 @@ export interface BenchLoaderOptions {
   workers?: number;
 }
 
-/** Deterministic pseudo-random numbers in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 /** Writes `count` PNGs of ACMC-like sizes into 4 class folders of a new temp dir. */
 export async function generateBenchImages(count: number, seed = 1): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "acmc-bench-loader-" });
-  const r = rng(seed);
+  const r = seededRandom(seed);
   for (let c = 0; c < 4; c++) await Deno.mkdir(join(dir, `class_${c}`));
   for (let i = 0; i < count; i++) {
     const u = r();

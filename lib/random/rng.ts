@@ -1,14 +1,28 @@
 /**
- * A small seeded pseudo-random generator for the stand-in dataset.
+ * The project's one general-purpose seeded generator: sfc32 ("small fast
+ * counting") seeded from any mix of strings and numbers. Everything that
+ * draws at random in JavaScript uses it: the stand-in images, samplers,
+ * augmentation parameters, bootstrap bands, image samples and (through
+ * `Math.random` in lib/train's `withSeed`) initial weights. Keras' split needs
+ * numpy's exact MT19937 instead (./mt19937.ts).
  *
- * Why not a library: sfc32 is ten lines, passes PractRand, and keeping it
- * here means the generated images stay byte-identical for a seed whatever
- * other modules do with their own generators. `Math.random` cannot be seeded.
+ * Why not a library: sfc32 is ten lines, passes PractRand, gives the same
+ * sequence on every platform, and the stand-in's images are defined by it
+ * (the same seed must keep giving the same pixels). `Math.random` cannot be
+ * seeded.
  *
  * @module
  */
 
-/** Hashes strings and numbers into four 32-bit words (a cyrb128-style mix). */
+/**
+ * Hashes strings and numbers into four 32-bit words (a cyrb128-style mix):
+ * the seed of an {@linkcode Rng}. A number and its decimal string differ.
+ *
+ * @example
+ * ```ts
+ * hashSeed(123, "Archie", 7); // four unsigned 32-bit integers
+ * ```
+ */
 export function hashSeed(...parts: (string | number)[]): [number, number, number, number] {
   let h1 = 1779033703, h2 = 3144134277, h3 = 1013904242, h4 = 2773480762;
   const text = parts.map((p) => (typeof p === "number" ? `#${p}` : `$${p}`)).join("\u0000");
