@@ -35,7 +35,7 @@ import { readPredictions, type SavedPredictions } from "../train/mod.ts";
 import { trainFromScratch } from "./from_scratch.ts";
 
 /** Everything notebook 04 shows for one model. */
-export interface ElephantAnalysis {
+export interface PerClassAnalysis {
   classNames: string[];
   /** Counts, rows true, columns predicted. */
   cm: Matrix;
@@ -62,7 +62,7 @@ export interface AnalyzeOptions {
 }
 
 /** Scores, matrices and the TPR-vs-size regression of a model's validation predictions. */
-export function analyzePredictions(options: AnalyzeOptions): ElephantAnalysis {
+export function analyzePredictions(options: AnalyzeOptions): PerClassAnalysis {
   const { labels, predicted, classNames } = options.predictions;
   const cm = confusionMatrix(labels, predicted, { numClasses: classNames.length });
   return analyzeMatrix(cm, classNames, options);
@@ -73,7 +73,7 @@ export function analyzeMatrix(
   cm: Matrix,
   classNames: string[],
   options: Omit<AnalyzeOptions, "predictions">,
-): ElephantAnalysis {
+): PerClassAnalysis {
   const missing = classNames.filter((c) => !(options.classSizes[c] >= 0));
   if (missing.length) {
     throw new Error(`analyzeMatrix: no class size for ${missing.join(", ")}`);
@@ -106,7 +106,7 @@ export function analyzeMatrix(
  */
 export async function studyAnalysis(
   options: Omit<AnalyzeOptions, "predictions" | "classSizes"> = {},
-): Promise<ElephantAnalysis> {
+): Promise<PerClassAnalysis> {
   const { labels, matrix } = await readConfusionCsv(
     join(ROOT, "reference", "acmc-cm512-imagenet.csv"),
   );
@@ -128,7 +128,7 @@ export interface ClassRow extends Record<string, unknown> {
 }
 
 /** The per-class table, sorted by class size (largest first). */
-export function perClassTable(a: ElephantAnalysis): ClassRow[] {
+export function perClassTable(a: PerClassAnalysis): ClassRow[] {
   return a.summary.perClass.map((c, i) => ({
     class: c.name,
     images: a.points[i].size,
@@ -144,7 +144,7 @@ export function perClassTable(a: ElephantAnalysis): ClassRow[] {
 
 /** The headline scores side by side. */
 export function headlineRows(
-  columns: Record<string, ElephantAnalysis>,
+  columns: Record<string, PerClassAnalysis>,
 ): Record<string, string | number>[] {
   const metrics: [string, (s: MetricsSummary) => number | string][] = [
     ["validation images", (s) => s.total],

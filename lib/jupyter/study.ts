@@ -26,7 +26,7 @@ export async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const include = (name: string) =>
     name !== "__pycache__" && name !== "node_modules" && !name.startsWith(".");
-  for await (const { root, files } of walk(dir, { followLinks: false, include })) {
+  for await (const { root, files } of walk(dir, { followLinks: false, onError: "skip", include })) {
     for (const f of files) out.push(relative(dir, join(root, f)));
   }
   return out.sort();
