@@ -11,12 +11,14 @@ import {
   formatDuration,
   progressBar,
   progressLine,
+  progressReporter,
   saveFigure,
   svgDocument,
   svgToPng,
   toSvg,
 } from "../lib/display/mod.ts";
 import { _internals, type JupyterApi, publish } from "../lib/display/jupyter.ts";
+import { defaultProgress, silentProgress } from "../lib/io/mod.ts";
 
 type Msg = { type: string; content: Record<string, unknown> };
 
@@ -230,6 +232,22 @@ Deno.test("progressBar plain: start, quarters and end lines; bad totals rejected
   assert.throws(() => progressBar({ total: 0 }), /total must be a positive number/);
   const other = progressBar({ total: 2, mode: "silent" });
   assert.throws(() => other.update(NaN), RangeError);
+});
+
+Deno.test("loading lib/display makes its progress bar lib/io's default reporter", async () => {
+  assert(defaultProgress() !== silentProgress);
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (l: string) => void lines.push(l);
+  try {
+    const bar = progressReporter("plain")(4, "scan");
+    bar.update(4);
+    await bar.finish("ok");
+  } finally {
+    console.log = log;
+  }
+  assertEquals(lines.map((l) => l.split("  ")[0]), ["scan", "scan"]);
+  assert(lines.at(-1)!.includes("4/4") && lines.at(-1)!.endsWith("ok"));
 });
 
 Deno.test("publish: update needs a display id; outside Jupyter nothing is sent", async () => {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { initEngine } from "../lib/engine/mod.ts";
 import { generateStandIn } from "../lib/synth/mod.ts";
 import { blogClassOrder, studyData, studySplit } from "../lib/experiments/study_data.ts";
+import { silentProgress } from "../lib/io/mod.ts";
 
 await initEngine();
 
@@ -10,7 +11,7 @@ Deno.test("studySplit: the blog's class order on ACMC folders, capped subsets, o
   const dir = await Deno.makeTempDir({ prefix: "study-split-" });
   try {
     const data = join(dir, "acmc");
-    await generateStandIn({ outDir: data, scale: 0.01, seed: 3, progress: "silent" });
+    await generateStandIn({ outDir: data, scale: 0.01, seed: 3, progress: silentProgress });
     const blog = await blogClassOrder();
     assertEquals(blog.length, 23);
     const [fullTrain, fullVal] = await studySplit(data, { imageSize: 32 });

@@ -17,6 +17,7 @@ import {
   SIZE_LIMITS,
 } from "../lib/synth/mod.ts";
 import { Rng } from "../lib/random/mod.ts";
+import { silentProgress } from "../lib/io/mod.ts";
 
 const ACMC_NAMES = [
   "Archie",
@@ -69,7 +70,7 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
 }
 
 // A tiny stand-in: 2 images per class (46), fast enough for unit tests.
-const TINY = { scale: 0.001, minPerClass: 2, progress: "silent" as const };
+const TINY = { scale: 0.001, minPerClass: 2, progress: silentProgress };
 
 Deno.test("ACMC shape: 23 class names (with spaces), 6462 images, the reference counts", async () => {
   assertEquals([...ACMC_CLASSES].sort(), ACMC_NAMES);

@@ -5,6 +5,7 @@ import assert, {
 import { initEngine, tf } from "../lib/engine/mod.ts";
 import { evaluate, fit, predict, withSeed } from "../lib/train/mod.ts";
 import type { Callback } from "../lib/train/mod.ts";
+import type { ProgressReporter } from "../lib/io/mod.ts";
 import { runOracle } from "./_python.ts";
 import {
   assertClose as assertAlmostEquals,
@@ -143,6 +144,41 @@ Deno.test("fit, evaluate and predict leak no tensors across epochs", async () =>
   await evaluate(model, ds, { verbose: 0 });
   await predict(model, ds, { verbose: 0 });
   assertEquals(tf.memory().numTensors, before);
+  optimizer.dispose();
+  model.dispose();
+});
+
+Deno.test("fit, evaluate and predict report progress to the reporter they are given", async () => {
+  const data = randomImages(10, H, W, C, K, 5);
+  const model = withSeed(2, () => tinyModel([H, W, C], K, 4));
+  const ds = memoryDataset(data.images, data.labels, {
+    batchSize: 4,
+    imageSize: [H, W],
+    classes: K,
+  });
+  const seen: string[] = [];
+  const progress: ProgressReporter = (total, title) => ({
+    update: (n) => void seen.push(`${title} ${n}/${total}`),
+    finish: () => Promise.resolve(void seen.push(`${title} done`)),
+  });
+  const optimizer = tf.train.adam(0.01);
+  await fit(model, ds, { epochs: 2, optimizer, progress });
+  await evaluate(model, ds, { progress });
+  await fit(model, ds, { epochs: 1, optimizer, progress, verbose: 0 });
+  assertEquals(seen, [
+    "Epoch 1/2 1/3",
+    "Epoch 1/2 2/3",
+    "Epoch 1/2 3/3",
+    "Epoch 1/2 done",
+    "Epoch 2/2 1/3",
+    "Epoch 2/2 2/3",
+    "Epoch 2/2 3/3",
+    "Epoch 2/2 done",
+    "Evaluating 1/3",
+    "Evaluating 2/3",
+    "Evaluating 3/3",
+    "Evaluating done",
+  ]);
   optimizer.dispose();
   model.dispose();
 });

@@ -14,6 +14,7 @@ import { parseCommandLine, usageError } from "./cli.ts";
 import { resolve } from "node:path";
 import { generateStandIn } from "../lib/synth/mod.ts";
 import { SYNTH_DIR } from "../lib/config/mod.ts";
+import { progressReporter } from "../lib/display/mod.ts";
 
 const USAGE = "deno task synth [--out DIR] [--scale S] [--seed N] [--concurrency N] [--force]";
 const { values } = parseCommandLine("synth", USAGE, {
@@ -44,6 +45,7 @@ try {
       ? undefined
       : num("concurrency", values.concurrency),
     force: values.force,
+    progress: progressReporter(),
   });
   const what = r.skipped ? "already there" : `written in ${r.seconds.toFixed(1)} s`;
   console.log(`stand-in: ${r.manifest.total} images in ${r.dir} (${what})`);

@@ -12,8 +12,7 @@ import { join } from "node:path";
 import sharp, { type Metadata } from "sharp";
 import { ALLOWLIST_FORMATS, hasAllowedFormat, pyCompare } from "./files.ts";
 import { seededRandom } from "../random/mod.ts";
-import { walk } from "../io/mod.ts";
-import { progressBar, type ProgressMode } from "../display/progress.ts";
+import { type ProgressReporter, silentProgress, walk } from "../io/mod.ts";
 
 /** One image file of a dataset. */
 export interface ImageFile {
@@ -116,8 +115,8 @@ export async function countImagesByClass(
 export interface SizeOptions extends ScanOptions {
   /** Headers read at once (default 16). */
   concurrency?: number;
-  /** Progress display (default "silent"). */
-  progress?: ProgressMode;
+  /** Where progress goes (default `silentProgress`; lib/display's `progressReporter()` draws a bar). */
+  progress?: ProgressReporter;
 }
 
 /** Reads one image's size from its header (no pixel decoding); errors name the file. */
@@ -162,11 +161,7 @@ export async function imageSizes(
   }
   const out = new Array<ImageSize>(files.length);
   if (files.length === 0) return out;
-  const bar = progressBar({
-    total: files.length,
-    title: "image headers",
-    mode: options.progress ?? "silent",
-  });
+  const bar = (options.progress ?? silentProgress)(files.length, "image headers");
   let next = 0, done = 0;
   const worker = async () => {
     while (next < files.length) {

@@ -33,6 +33,7 @@ export {
   progressLine,
   type ProgressMode,
   type ProgressOptions,
+  progressReporter,
 } from "./progress.ts";
 export {
   type Displayable,

@@ -2,10 +2,20 @@
  * Progress of long loops (epochs, image scans, generation): one line updated
  * in place in a notebook, a bar on a terminal, occasional plain lines in logs.
  *
+ * The loops themselves (lib/data's `imageSizes`, lib/synth's
+ * `generateStandIn`, lib/train's `fit`) only know lib/io's `ProgressReporter`;
+ * {@linkcode progressReporter} is this module's. Loading this module installs
+ * it as lib/io's default reporter, so whatever imports lib/display (the
+ * notebooks through lib/mod.ts, the scripts in tools/) sees progress bars
+ * without passing one.
+ *
  * @module
  */
 import cliProgress from "cli-progress";
+import { type Progress, type ProgressReporter, setDefaultProgress } from "../io/mod.ts";
 import { inJupyter, publish } from "./jupyter.ts";
+
+export type { Progress };
 
 /** Where a progress bar draws itself. */
 export type ProgressMode = "jupyter" | "tty" | "plain" | "silent";
@@ -24,14 +34,6 @@ export interface ProgressOptions {
   plainEveryMs?: number;
   /** Plain mode: where lines go (default console.log). */
   log?: (line: string) => void;
-}
-
-/** A running progress display. */
-export interface Progress {
-  /** Sets the number of finished steps (0..total) and an optional status text. */
-  update(current: number, text?: string): void;
-  /** Draws the final state and releases the display; resolves once it is sent. */
-  finish(text?: string): Promise<void>;
 }
 
 const BAR = 24;
@@ -208,6 +210,22 @@ export function progressBar(options: ProgressOptions): Progress {
     },
   };
 }
+
+/**
+ * A lib/io `ProgressReporter` drawing {@linkcode progressBar}s in `mode`
+ * (default: chosen per bar, as {@linkcode progressBar} does).
+ *
+ * @example
+ * ```ts
+ * const sizes = await imageSizes("data/acmc", { progress: progressReporter() });
+ * ```
+ */
+export function progressReporter(mode?: ProgressMode): ProgressReporter {
+  return (total, title) => progressBar({ total, title, mode });
+}
+
+// Progress bars by default for the loops of the lower layers (see the module doc).
+setDefaultProgress(progressReporter());
 
 /** The part of the cli-progress package used here (it ships no types). */
 interface CliProgress {

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type DatasetChoice, datasetDir, ROOT } from "../config/mod.ts";
 import { generateStandIn, MARKER, readManifest } from "./generate.ts";
-import type { ProgressMode } from "../display/progress.ts";
+import type { ProgressReporter } from "../io/mod.ts";
 
 /** Options of {@linkcode ensureDataset}. */
 export interface EnsureOptions {
@@ -21,8 +21,8 @@ export interface EnsureOptions {
   seed?: number;
   /** Fewest images per class of a stand-in made here (default 6). */
   minPerClass?: number;
-  /** Progress display while generating. */
-  progress?: ProgressMode;
+  /** Where the progress of generating goes (default: as {@linkcode generateStandIn}). */
+  progress?: ProgressReporter;
   /** The dataset choice to check (default: from `dir`, else {@linkcode datasetDir}()). */
   choice?: DatasetChoice;
 }

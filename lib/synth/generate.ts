@@ -13,7 +13,7 @@ import { imageSvg } from "./image.ts";
 import { encodePngRgb } from "./png.ts";
 import { Rng } from "../random/mod.ts";
 import { sampleSize } from "./sizes.ts";
-import { progressBar, type ProgressMode } from "../display/progress.ts";
+import { defaultProgress, type ProgressReporter } from "../io/mod.ts";
 import { SYNTH_DIR } from "../config/mod.ts";
 
 /** Bumped whenever the drawing changes, so old folders are regenerated. */
@@ -40,8 +40,11 @@ export interface SynthOptions {
   concurrency?: number;
   /** Regenerate even when the folder already matches (default false). */
   force?: boolean;
-  /** Progress display (default: chosen by lib/display; "silent" for none). */
-  progress?: ProgressMode;
+  /**
+   * Where progress goes (default: lib/io's `defaultProgress()`, the bar that
+   * lib/display installs when loaded; `silentProgress` for none).
+   */
+  progress?: ProgressReporter;
 }
 
 /** The content of `SYNTHETIC.json`. */
@@ -344,7 +347,7 @@ export async function generateStandIn(options: SynthOptions = {}): Promise<Synth
   // hand-over than libvips splitting each small image across threads.
   const vipsThreads = sharp.concurrency();
   sharp.concurrency(1);
-  const bar = progressBar({ total, title: "stand-in images", mode: options.progress });
+  const bar = (options.progress ?? defaultProgress())(total, "stand-in images");
   let next = 0, done = 0;
   const worker = async () => {
     while (next < jobs.length) {

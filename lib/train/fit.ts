@@ -27,8 +27,7 @@
  * @module
  */
 import { adam, tf } from "../engine/mod.ts";
-import { progressBar } from "../display/mod.ts";
-import type { Progress } from "../display/mod.ts";
+import { defaultProgress, type Progress, type ProgressReporter } from "../io/mod.ts";
 import type { BatchDataset } from "../data/types.ts";
 import { mixSeed } from "../random/mod.ts";
 import { withSeed } from "./seed.ts";
@@ -59,6 +58,11 @@ export interface FitOptions {
   seed?: number;
   /** 0 silent, 1 a progress line per epoch updated in place (default), 2 one line per epoch. */
   verbose?: 0 | 1 | 2;
+  /**
+   * Draws `verbose: 1`'s progress line (default: lib/io's `defaultProgress()`,
+   * the bar lib/display installs when loaded).
+   */
+  progress?: ProgressReporter;
   /** Applied to each batch's images before the model (inside the step; default none). */
   preprocess?: (x: tf.Tensor4D) => tf.Tensor;
   /** History of earlier epochs to continue (resume); the new epochs are appended to a copy. */
@@ -77,6 +81,8 @@ export interface EvaluateResult {
 export interface InferenceOptions {
   /** 0 silent, 1 a progress line (default). */
   verbose?: 0 | 1;
+  /** Draws `verbose: 1`'s progress line (default: lib/io's `defaultProgress()`). */
+  progress?: ProgressReporter;
   /** Applied to each batch's images before the model (default none). */
   preprocess?: (x: tf.Tensor4D) => tf.Tensor;
 }
@@ -223,7 +229,10 @@ export async function fit(
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
       const t0 = performance.now();
       const bar: Progress | null = verbose === 1
-        ? progressBar({ total: Math.max(1, steps), title: `Epoch ${epoch + 1}/${epochs}` })
+        ? (options.progress ?? defaultProgress())(
+          Math.max(1, steps),
+          `Epoch ${epoch + 1}/${epochs}`,
+        )
         : null;
       let lossSum = 0, seen = 0, correctSum = 0, step = 0;
       let logs: Logs = {};
@@ -301,7 +310,7 @@ async function infer(
 ): Promise<void> {
   const k = numClasses(model);
   const bar = (options.verbose ?? 1) === 1
-    ? progressBar({ total: Math.max(1, ds.cardinality), title })
+    ? (options.progress ?? defaultProgress())(Math.max(1, ds.cardinality), title)
     : null;
   let step = 0;
   for await (const { x, y } of ds) {

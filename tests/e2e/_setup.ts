@@ -7,6 +7,7 @@ import { basename, join } from "node:path";
 import { listNotebooks } from "../../lib/jupyter/notebooks.ts";
 import { ROOT } from "../../lib/config/mod.ts";
 import { generateStandIn } from "../../lib/synth/mod.ts";
+import { silentProgress } from "../../lib/io/mod.ts";
 
 /**
  * A tiny stand-in dataset (23 classes, 6-13 images each), made once under
@@ -14,7 +15,7 @@ import { generateStandIn } from "../../lib/synth/mod.ts";
  */
 export async function tinyDataset(): Promise<{ dir: string; images: number }> {
   const dir = join(ROOT, ".cache", "e2e", "acmc-tiny");
-  const r = await generateStandIn({ outDir: dir, scale: 0.01, seed: 7, progress: "silent" });
+  const r = await generateStandIn({ outDir: dir, scale: 0.01, seed: 7, progress: silentProgress });
   return { dir, images: r.manifest.total };
 }
 
