@@ -5,7 +5,7 @@
  */
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
-import { ACMC_CLASSES, ACMC_COUNTS } from "../lib/synth/acmc.ts";
+import { ACMC_CLASSES, ACMC_COUNTS } from "../lib/reference/mod.ts";
 import { initEngine, tf } from "../lib/engine/mod.ts";
 import { runOracle } from "./_python.ts";
 import { makeTree, TREE } from "./data_fixtures.ts";
@@ -20,7 +20,18 @@ import { legacyShuffle } from "../lib/random/mod.ts";
 
 // The native engine: JPEGs decode with TensorFlow's own kernel, as in Keras.
 await initEngine();
-const root = await makeTree();
+
+/** A test on a fresh copy of the fixture tree (tests/data_fixtures.ts), removed afterwards. */
+function treeTest(name: string, fn: (root: string) => Promise<void>): void {
+  Deno.test(name, async () => {
+    const root = await makeTree();
+    try {
+      await fn(root);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  });
+}
 
 /** The error a promise rejects with (fails when it resolves). */
 export async function rejects(fn: () => Promise<unknown>): Promise<Error> {
@@ -86,7 +97,7 @@ const CASES: ImageDatasetOptions[] = [
   { seed: 4, followLinks: true, labels: null },
 ];
 
-Deno.test("file lists, labels, class names, split and cardinality equal Keras'", async () => {
+treeTest("file lists, labels, class names, split and cardinality equal Keras'", async (root) => {
   const { results } = await runOracle<{ results: KerasResult[] }>("keras_dataset.py", {
     op: "index",
     directory: root,
@@ -125,7 +136,7 @@ Deno.test("file lists, labels, class names, split and cardinality equal Keras'",
   assert(linked.filePaths.some((p) => p.includes("Árchie/linked/x1.png")));
 });
 
-Deno.test("explicit integer labels and Keras' argument errors", async () => {
+treeTest("explicit integer labels and Keras' argument errors", async (root) => {
   const n =
     (await imageDatasetFromDirectory(root, { shuffle: false, labels: null, verbose: false }))
       .filePaths.length;
@@ -175,9 +186,11 @@ function b64f32(s: string): Float32Array {
   return new Float32Array(b.buffer);
 }
 
-const imageFiles = Object.entries(TREE)
-  .filter(([rel, spec]) => typeof spec !== "string" && !rel.startsWith(".hidden"))
-  .map(([rel, spec]) => ({ path: join(root, rel), kind: (spec as [string, number, number])[0] }));
+/** The image files of the fixture tree under `root`, with their kind. */
+const imageFiles = (root: string) =>
+  Object.entries(TREE)
+    .filter(([rel, spec]) => typeof spec !== "string" && !rel.startsWith(".hidden"))
+    .map(([rel, spec]) => ({ path: join(root, rel), kind: (spec as [string, number, number])[0] }));
 
 type Opts = {
   cropToAspectRatio?: boolean;
@@ -185,7 +198,7 @@ type Opts = {
   interpolation?: "nearest";
 };
 
-Deno.test("pixels equal Keras' _load_image_tf (mean abs diff, 0-255)", async () => {
+treeTest("pixels equal Keras' _load_image_tf (mean abs diff, 0-255)", async (root) => {
   // Measured on this tree (the test logs it): 0.000 (exact up to float32
   // rounding) for every kind (PNG 8/16-bit, grey, grey+alpha, RGBA, palette; GIF;
   // BMP; JPEG colour, grey and CMYK) in every mode, 1, 3 and 4 channels, crop and
@@ -212,7 +225,9 @@ Deno.test("pixels equal Keras' _load_image_tf (mean abs diff, 0-255)", async () 
   const jobs = configs.map((cfg) => {
     const o = cfg.opts as Opts;
     return {
-      files: imageFiles.filter((f) => !cfg.only || cfg.only.includes(f.kind)).map((f) => f.path),
+      files: imageFiles(root).filter((f) => !cfg.only || cfg.only.includes(f.kind)).map((f) =>
+        f.path
+      ),
       channels: cfg.channels,
       image_size: cfg.size,
       crop: !!o.cropToAspectRatio,
@@ -224,7 +239,7 @@ Deno.test("pixels equal Keras' _load_image_tf (mean abs diff, 0-255)", async () 
     { results: { images: { shape: number[]; data?: string; error?: string }[] }[] }
   >("keras_dataset.py", { op: "pixels", jobs });
   for (const [j, cfg] of configs.entries()) {
-    const files = imageFiles.filter((f) => !cfg.only || cfg.only.includes(f.kind));
+    const files = imageFiles(root).filter((f) => !cfg.only || cfg.only.includes(f.kind));
     const o = cfg.opts as Opts;
     const { images } = results[j];
     let total = 0;
@@ -260,78 +275,86 @@ Deno.test("pixels equal Keras' _load_image_tf (mean abs diff, 0-255)", async () 
   }
 });
 
-Deno.test("without the native engine JPEGs decode with libvips: within 2.5 levels of Keras", async () => {
-  // libvips uses libjpeg's accurate IDCT, TF's decode_image the fast one: worst
-  // file measured 1.6-2.0 (2.5 for CMYK, TF's integer CMYK->RGB); PNG stays exact.
-  const files = imageFiles.filter((f) => ["jpeg", "greyjpeg", "cmyk", "rgb"].includes(f.kind));
-  const { results } = await runOracle<
-    { results: { images: { data?: string; error?: string }[] }[] }
-  >("keras_dataset.py", {
-    op: "pixels",
-    jobs: [{
-      files: files.map((f) => f.path),
+treeTest(
+  "without the native engine JPEGs decode with libvips: within 2.5 levels of Keras",
+  async (root) => {
+    // libvips uses libjpeg's accurate IDCT, TF's decode_image the fast one: worst
+    // file measured 1.6-2.0 (2.5 for CMYK, TF's integer CMYK->RGB); PNG stays exact.
+    const files = imageFiles(root).filter((f) =>
+      ["jpeg", "greyjpeg", "cmyk", "rgb"].includes(f.kind)
+    );
+    const { results } = await runOracle<
+      { results: { images: { data?: string; error?: string }[] }[] }
+    >("keras_dataset.py", {
+      op: "pixels",
+      jobs: [{
+        files: files.map((f) => f.path),
+        channels: 3,
+        image_size: [48, 40],
+        crop: false,
+        pad: false,
+        interpolation: "bilinear",
+      }],
+    });
+    const native = tf.getBackend();
+    await tf.setBackend("cpu");
+    try {
+      for (const [k, f] of files.entries()) {
+        const want = b64f32(results[0].images[k].data!);
+        const img = await decodeImage(await Deno.readFile(f.path), { channels: 3, file: f.path });
+        const got = resizeImage(img, [48, 40]);
+        let s = 0;
+        for (let i = 0; i < got.length; i++) s += Math.abs(got[i] - want[i]);
+        const limit = f.kind === "cmyk" ? 3.0 : f.kind === "rgb" ? 1e-3 : 2.5;
+        assert(s / got.length < limit, `${f.path}: mean abs diff ${s / got.length}`);
+      }
+    } finally {
+      await tf.setBackend(native);
+    }
+  },
+);
+
+treeTest(
+  "batches carry the pixels and labels Keras yields, in order when not shuffled",
+  async (root) => {
+    const ds = await imageDatasetFromDirectory(root, {
+      shuffle: false,
+      batchSize: 5,
+      imageSize: [24, 24],
+      labelMode: "categorical",
+      verbose: false,
+    });
+    const { images } = await runOracle<{ images: { data: string }[] }>("keras_dataset.py", {
+      op: "pixels",
+      files: ds.filePaths,
       channels: 3,
-      image_size: [48, 40],
-      crop: false,
-      pad: false,
-      interpolation: "bilinear",
-    }],
-  });
-  const native = tf.getBackend();
-  await tf.setBackend("cpu");
-  try {
-    for (const [k, f] of files.entries()) {
-      const want = b64f32(results[0].images[k].data!);
-      const img = await decodeImage(await Deno.readFile(f.path), { channels: 3, file: f.path });
-      const got = resizeImage(img, [48, 40]);
-      let s = 0;
-      for (let i = 0; i < got.length; i++) s += Math.abs(got[i] - want[i]);
-      const limit = f.kind === "cmyk" ? 3.0 : f.kind === "rgb" ? 1e-3 : 2.5;
-      assert(s / got.length < limit, `${f.path}: mean abs diff ${s / got.length}`);
+      image_size: [24, 24],
+    });
+    let i = 0;
+    let batches = 0;
+    for await (const { x, y } of ds) {
+      assertEquals(x.shape.slice(1), [24, 24, 3]);
+      const xs = x.dataSync();
+      const ys = y!.arraySync() as number[][];
+      for (let b = 0; b < x.shape[0]; b++, i++) {
+        const want = b64f32(images[i].data);
+        let s = 0;
+        for (let j = 0; j < want.length; j++) s += Math.abs(xs[b * want.length + j] - want[j]);
+        assert(s / want.length < 1e-3, `${ds.filePaths[i]}: ${s / want.length}`);
+        assertEquals(ys[b].indexOf(1), ds.labels[i]);
+        assertEquals(ys[b].reduce((a, v) => a + v, 0), 1);
+      }
+      x.dispose();
+      y!.dispose();
+      batches++;
     }
-  } finally {
-    await tf.setBackend(native);
-  }
-});
+    assertEquals(i, ds.filePaths.length);
+    assertEquals(batches, ds.cardinality);
+  },
+);
 
-Deno.test("batches carry the pixels and labels Keras yields, in order when not shuffled", async () => {
-  const ds = await imageDatasetFromDirectory(root, {
-    shuffle: false,
-    batchSize: 5,
-    imageSize: [24, 24],
-    labelMode: "categorical",
-    verbose: false,
-  });
-  const { images } = await runOracle<{ images: { data: string }[] }>("keras_dataset.py", {
-    op: "pixels",
-    files: ds.filePaths,
-    channels: 3,
-    image_size: [24, 24],
-  });
-  let i = 0;
-  let batches = 0;
-  for await (const { x, y } of ds) {
-    assertEquals(x.shape.slice(1), [24, 24, 3]);
-    const xs = x.dataSync();
-    const ys = y!.arraySync() as number[][];
-    for (let b = 0; b < x.shape[0]; b++, i++) {
-      const want = b64f32(images[i].data);
-      let s = 0;
-      for (let j = 0; j < want.length; j++) s += Math.abs(xs[b * want.length + j] - want[j]);
-      assert(s / want.length < 1e-3, `${ds.filePaths[i]}: ${s / want.length}`);
-      assertEquals(ys[b].indexOf(1), ds.labels[i]);
-      assertEquals(ys[b].reduce((a, v) => a + v, 0), 1);
-    }
-    x.dispose();
-    y!.dispose();
-    batches++;
-  }
-  assertEquals(i, ds.filePaths.length);
-  assertEquals(batches, ds.cardinality);
-});
-
-Deno.test("datasetFromFiles: explicit lists, int and binary labels", async () => {
-  const files = imageFiles.filter((f) => f.kind === "rgb").map((f) => f.path);
+treeTest("datasetFromFiles: explicit lists, int and binary labels", async (root) => {
+  const files = imageFiles(root).filter((f) => f.kind === "rgb").map((f) => f.path);
   const labels = files.map((_, i) => i % 2);
   const ds = datasetFromFiles(files, labels, ["a", "b"], {
     batchSize: 4,
@@ -357,11 +380,6 @@ Deno.test("datasetFromFiles: explicit lists, int and binary labels", async () =>
     assertEquals(x.shape.slice(1), [8, 9, 3]);
     x.dispose();
   }
-});
-
-Deno.test({
-  name: "cleanup tree",
-  fn: async () => await Deno.remove(root, { recursive: true }),
 });
 
 Deno.test("the blog's split of ACMC's 6462 file names: Keras' 5170 / 1292 files, exactly", async () => {

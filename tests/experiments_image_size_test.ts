@@ -65,45 +65,48 @@ const loadData = (size: number) =>
 
 Deno.test("sizeSweep trains each size with fresh callbacks and refuses one that will not fit", async () => {
   const dir = await Deno.makeTempDir();
-  const est = (s: number) => {
-    const m = tinyNet(s);
-    const e = estimateTrainingMemory(m, { batchSize: 4, floorBytes: 0 }).totalBytes;
-    m.dispose();
-    return e;
-  };
-  // Memory at hand between the 16 px and the 600 px estimate.
-  const available = (est(16) + est(600)) / 2;
-  const lines: string[] = [];
-  const runs = await sizeSweep({
-    sizes: [8, 16, 600],
-    epochs: 3,
-    batchSize: 4,
-    learningRate: 1e-2,
-    patience: 1,
-    loadData,
-    buildModel: tinyNet,
-    checkpointDir: dir,
-    available,
-    headroom: 1,
-    estimate: { floorBytes: 0 },
-    verbose: 0,
-    log: (l) => lines.push(l),
-  });
-  assertEquals(runs.map((r) => r.status), ["trained", "trained", "refused"]);
-  for (const r of runs.slice(0, 2)) {
-    assert(r.epochsRun >= 1 && r.epochsRun <= 3);
-    assertEquals(r.bestValAccuracy, Math.max(...r.history!.history.val_accuracy));
-    assert(r.secondsPerEpoch! > 0 && r.peakRssBytes! >= r.rssBeforeBytes! * 0.5);
-    assertEquals(r.checkpoint, join(dir, `size-${r.size}.ckpt`));
-    assert((await Deno.stat(r.checkpoint!)).size > 0);
+  try {
+    const est = (s: number) => {
+      const m = tinyNet(s);
+      const e = estimateTrainingMemory(m, { batchSize: 4, floorBytes: 0 }).totalBytes;
+      m.dispose();
+      return e;
+    };
+    // Memory at hand between the 16 px and the 600 px estimate.
+    const available = (est(16) + est(600)) / 2;
+    const lines: string[] = [];
+    const runs = await sizeSweep({
+      sizes: [8, 16, 600],
+      epochs: 3,
+      batchSize: 4,
+      learningRate: 1e-2,
+      patience: 1,
+      loadData,
+      buildModel: tinyNet,
+      checkpointDir: dir,
+      available,
+      headroom: 1,
+      estimate: { floorBytes: 0 },
+      verbose: 0,
+      log: (l) => lines.push(l),
+    });
+    assertEquals(runs.map((r) => r.status), ["trained", "trained", "refused"]);
+    for (const r of runs.slice(0, 2)) {
+      assert(r.epochsRun >= 1 && r.epochsRun <= 3);
+      assertEquals(r.bestValAccuracy, Math.max(...r.history!.history.val_accuracy));
+      assert(r.secondsPerEpoch! > 0 && r.peakRssBytes! >= r.rssBeforeBytes! * 0.5);
+      assertEquals(r.checkpoint, join(dir, `size-${r.size}.ckpt`));
+      assert((await Deno.stat(r.checkpoint!)).size > 0);
+    }
+    // Fresh callbacks: the second size's early stopping and checkpoint started from scratch
+    // (a reused checkpoint would not have saved unless it beat the first run's best).
+    assert(runs[1].history!.epoch[0] === 0);
+    assertEquals(runs[2].bestValAccuracy, null);
+    assert(runs[2].memoryMessage.includes("REFUSED") && runs[2].estimateBytes > available);
+    assert(lines.some((l) => l.includes("600 px, batch 4: REFUSED")));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
-  // Fresh callbacks: the second size's early stopping and checkpoint started from scratch
-  // (a reused checkpoint would not have saved unless it beat the first run's best).
-  assert(runs[1].history!.epoch[0] === 0);
-  assertEquals(runs[2].bestValAccuracy, null);
-  assert(runs[2].memoryMessage.includes("REFUSED") && runs[2].estimateBytes > available);
-  assert(lines.some((l) => l.includes("600 px, batch 4: REFUSED")));
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("progressive resizing keeps one model through the phases; fixed size gets the same epochs", async () => {
@@ -154,34 +157,37 @@ Deno.test("checkSize refuses without training; bestRun and savePredictionsOf fee
   assert(!no.fits && no.message.includes("64 px, batch 4 on a tiny machine: REFUSED"));
   assertEquals(no.activationValuesPerSample, 64 * 64 * 3 + 62 * 62 * 4 + 4 + 3);
   const dir = await Deno.makeTempDir();
-  const runs = await sizeSweep({
-    sizes: [8, 12],
-    epochs: 1,
-    batchSize: 4,
-    patience: null,
-    loadData,
-    buildModel: tinyNet,
-    checkpointDir: dir,
-    available: 64 * 2 ** 30,
-    verbose: 0,
-    log: () => {},
-  });
-  const best = bestRun(runs)!;
-  assertEquals(best.bestValAccuracy, Math.max(...runs.map((r) => r.bestValAccuracy!)));
-  const path = await savePredictionsOf({
-    run: best,
-    buildModel: tinyNet,
-    loadData,
-    path: join(dir, "val-predictions.json"),
-    model: "tiny",
-  });
-  const p = await readPredictions(path);
-  assertEquals(p.labels, fakeData(best.size, 6, 3, 1).labels);
-  assertEquals(p.imageSize, best.size);
-  assertEquals(p.classNames, ["a", "b", "c"]);
-  // The saved predictions reproduce the logged best val_accuracy of that run.
-  const acc = p.labels.filter((l, i) => l === p.predicted[i]).length / p.labels.length;
-  assert(Math.abs(acc - best.bestValAccuracy!) < 1e-6, `${acc} vs ${best.bestValAccuracy}`);
-  assertEquals(bestRun([]), null);
-  await Deno.remove(dir, { recursive: true });
+  try {
+    const runs = await sizeSweep({
+      sizes: [8, 12],
+      epochs: 1,
+      batchSize: 4,
+      patience: null,
+      loadData,
+      buildModel: tinyNet,
+      checkpointDir: dir,
+      available: 64 * 2 ** 30,
+      verbose: 0,
+      log: () => {},
+    });
+    const best = bestRun(runs)!;
+    assertEquals(best.bestValAccuracy, Math.max(...runs.map((r) => r.bestValAccuracy!)));
+    const path = await savePredictionsOf({
+      run: best,
+      buildModel: tinyNet,
+      loadData,
+      path: join(dir, "val-predictions.json"),
+      model: "tiny",
+    });
+    const p = await readPredictions(path);
+    assertEquals(p.labels, fakeData(best.size, 6, 3, 1).labels);
+    assertEquals(p.imageSize, best.size);
+    assertEquals(p.classNames, ["a", "b", "c"]);
+    // The saved predictions reproduce the logged best val_accuracy of that run.
+    const acc = p.labels.filter((l, i) => l === p.predicted[i]).length / p.labels.length;
+    assert(Math.abs(acc - best.bestValAccuracy!) < 1e-6, `${acc} vs ${best.bestValAccuracy}`);
+    assertEquals(bestRun([]), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -28,40 +28,43 @@ Deno.test("the study's 512 px matrix: headline scores, per-class table by size, 
 
 Deno.test("analyzePredictions from saved predictions; bad files are refused with their path", async () => {
   const dir = await Deno.makeTempDir();
-  const path = join(dir, "p.json");
-  await writePredictions(path, {
-    model: "m",
-    imageSize: 32,
-    classNames: ["a", "b", "c"],
-    filePaths: ["x/a/1.png", "x/a/2.png", "x/b/1.png", "x/c/1.png"],
-    labels: [0, 0, 1, 2],
-    predicted: [0, 1, 1, 0],
-  });
-  const preds = await readPredictions(path);
-  const a = analyzePredictions({
-    predictions: preds,
-    classSizes: { a: 10, b: 5, c: 2 },
-    nBoot: 50,
-  });
-  assertEquals(a.cm, [[1, 1, 0], [0, 1, 0], [1, 0, 0]]);
-  assertEquals(a.points.map((p) => [p.name, p.size, p.tpr]), [["a", 10, 0.5], ["b", 5, 1], [
-    "c",
-    2,
-    0,
-  ]]);
-  assertEquals(a.normalized[0], [0.5, 0.5, 0]);
-  assert.throws(
-    () => analyzePredictions({ predictions: preds, classSizes: { a: 1 } }),
-    /no class size for b, c/,
-  );
-  await Deno.writeTextFile(
-    path,
-    JSON.stringify({ ...preds, predicted: [0, 1, 7, 0] }),
-  );
-  await assert.rejects(() => readPredictions(path), (e: Error) => {
-    return e.message.includes(path) && e.message.includes("predicted[2] = 7");
-  });
-  assertEquals(findSavedPredictions([join(dir, "none.json"), path]), path);
-  assertEquals(findSavedPredictions([join(dir, "none.json")]), null);
-  await Deno.remove(dir, { recursive: true });
+  try {
+    const path = join(dir, "p.json");
+    await writePredictions(path, {
+      model: "m",
+      imageSize: 32,
+      classNames: ["a", "b", "c"],
+      filePaths: ["x/a/1.png", "x/a/2.png", "x/b/1.png", "x/c/1.png"],
+      labels: [0, 0, 1, 2],
+      predicted: [0, 1, 1, 0],
+    });
+    const preds = await readPredictions(path);
+    const a = analyzePredictions({
+      predictions: preds,
+      classSizes: { a: 10, b: 5, c: 2 },
+      nBoot: 50,
+    });
+    assertEquals(a.cm, [[1, 1, 0], [0, 1, 0], [1, 0, 0]]);
+    assertEquals(a.points.map((p) => [p.name, p.size, p.tpr]), [["a", 10, 0.5], ["b", 5, 1], [
+      "c",
+      2,
+      0,
+    ]]);
+    assertEquals(a.normalized[0], [0.5, 0.5, 0]);
+    assert.throws(
+      () => analyzePredictions({ predictions: preds, classSizes: { a: 1 } }),
+      /no class size for b, c/,
+    );
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({ ...preds, predicted: [0, 1, 7, 0] }),
+    );
+    await assert.rejects(() => readPredictions(path), (e: Error) => {
+      return e.message.includes(path) && e.message.includes("predicted[2] = 7");
+    });
+    assertEquals(findSavedPredictions([join(dir, "none.json"), path]), path);
+    assertEquals(findSavedPredictions([join(dir, "none.json")]), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

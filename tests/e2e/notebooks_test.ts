@@ -16,14 +16,22 @@ import {
 } from "./_setup.ts";
 
 const notebooks = e2eNotebooks();
-if (!notebooks.length) {
-  Deno.test({ name: "notebooks: none in notebooks/ yet", ignore: true, fn() {} });
-}
+
+Deno.test("the notebooks to run exist, and each has its expectations", () => {
+  const only = (Deno.env.get("ACMC_E2E_NOTEBOOKS") ?? "").split(",").map((s) => s.trim())
+    .filter(Boolean);
+  const names = notebooks.map((p) => basename(p, ".ipynb"));
+  const unmatched = only.filter((o) => !names.some((n) => n.startsWith(o)));
+  nodeAssert.deepStrictEqual(unmatched, [], `ACMC_E2E_NOTEBOOKS names no notebook: ${unmatched}`);
+  nodeAssert.ok(names.length > 0, "no notebook to run in notebooks/");
+  const without = names.filter((n) => !EXPECTATIONS.some((e) => e.notebook === n));
+  nodeAssert.deepStrictEqual(without, [], "notebooks without an entry in tests/e2e/_setup.ts");
+});
 
 for (const path of notebooks) {
   const name = basename(path, ".ipynb");
-  const exp = EXPECTATIONS.find((e) => e.notebook === name) ??
-    { notebook: name, params: [], minPictures: 0 };
+  const exp = EXPECTATIONS.find((e) => e.notebook === name);
+  if (!exp) continue; // reported by the test above
   Deno.test(`notebook ${name} runs headless with its expected outputs`, async () => {
     const data = await tinyDataset();
     const out = await Deno.makeTempDir({ prefix: `e2e-${name}-` });
