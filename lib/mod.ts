@@ -48,7 +48,13 @@ export { type DatasetChoice, datasetDir, outDir } from "./config/mod.ts";
 
 // --- random and io ------------------------------------------------------------
 export { seededRandom } from "./random/mod.ts";
-export { escapeXml, writeFileAtomic } from "./io/mod.ts";
+export {
+  escapeXml,
+  type ProgressReporter,
+  setDefaultProgress,
+  silentProgress,
+  writeFileAtomic,
+} from "./io/mod.ts";
 
 // --- engine: TensorFlow -------------------------------------------------------
 export {
@@ -91,8 +97,6 @@ export {
 
 // --- synth: the embedded stand-in dataset -------------------------------------
 export {
-  ACMC_CLASSES,
-  ACMC_COUNTS,
   ensureDataset,
   type EnsuredDataset,
   type EnsureOptions,
@@ -158,9 +162,15 @@ export {
 } from "./train/mod.ts";
 
 // --- reference: the original study's figures ----------------------------------
-export { type StudyRun, studyRun, studyRuns } from "./train/mod.ts";
-export { STUDY_SIZE_SWEEP } from "./plots/mod.ts";
-export { readConfusionCsv } from "./metrics/mod.ts";
+export {
+  ACMC_CLASSES,
+  ACMC_COUNTS,
+  readConfusionCsv,
+  STUDY_SIZE_SWEEP,
+  type StudyRun,
+  studyRun,
+  studyRuns,
+} from "./reference/mod.ts";
 
 // --- metrics: scores of predictions --------------------------------------------
 export {
@@ -203,6 +213,7 @@ export {
   display,
   type DisplayOptions,
   displayTable,
+  progressReporter,
   type TableColumn,
   type TableOptions,
 } from "./display/mod.ts";
