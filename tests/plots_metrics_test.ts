@@ -2,12 +2,8 @@ import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { seededRandom } from "../lib/random/mod.ts";
 import { parseHTML } from "linkedom";
 import { confusionHeatmap, perClassBars, tprVsSizePlot } from "../lib/plots/metrics.ts";
-import {
-  confusionMatrix,
-  readConfusionCsv,
-  regressionBand,
-  summarizeConfusion,
-} from "../lib/metrics/mod.ts";
+import { confusionMatrix, regressionBand, summarizeConfusion } from "../lib/metrics/mod.ts";
+import { readConfusionCsv } from "../lib/reference/mod.ts";
 import type { Figure } from "../lib/plots/dom.ts";
 
 const REFERENCE_CSV = new URL("../reference/acmc-cm512-imagenet.csv", import.meta.url);

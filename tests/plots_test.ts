@@ -5,7 +5,8 @@ import sharp from "sharp";
 import { parseHTML } from "linkedom";
 import { classDistributionChart, imageGrid, sizeScatterChart } from "../lib/plots/mod.ts";
 import { svgDocument, svgToPng } from "../lib/display/mod.ts";
-import { ACMC_COUNTS } from "../lib/synth/mod.ts";
+import { ACMC_COUNTS } from "../lib/reference/mod.ts";
+import { labelMargin } from "../lib/plots/layout.ts";
 
 /** Parses a figure's markup again, as a notebook or browser would get it. */
 function reparse(markup: string): Document {
@@ -106,4 +107,11 @@ Deno.test("imageGrid: every sampled image embedded, titled with class and size",
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("labelMargin: room for the longest label, rounded up, at least min", () => {
+  assertEquals(labelMargin(["Archie", "Harry Clayton"]), Math.ceil(16 + 13 * 6.5));
+  assertEquals(labelMargin(["ab"], { perChar: 7, pad: 0 }), 14);
+  assertEquals(labelMargin(["abc"], { perChar: 5.2, min: 50 }), 50);
+  assertEquals(labelMargin([], { pad: 3 }), 3);
 });

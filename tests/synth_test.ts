@@ -2,9 +2,6 @@ import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
 import sharp from "sharp";
 import {
-  ACMC_CLASSES,
-  ACMC_COUNTS,
-  ACMC_TOTAL,
   ensureDataset,
   fileName,
   generateStandIn,
@@ -17,6 +14,7 @@ import {
   SIZE_LIMITS,
 } from "../lib/synth/mod.ts";
 import { Rng } from "../lib/random/mod.ts";
+import { ACMC_CLASSES, ACMC_COUNTS, ACMC_TOTAL } from "../lib/reference/mod.ts";
 import { silentProgress } from "../lib/io/mod.ts";
 
 const ACMC_NAMES = [

@@ -6,17 +6,50 @@
  */
 import * as Plot from "@observablehq/plot";
 import { type Figure, plot } from "./dom.ts";
-import type { ProgressiveResult, SizeRun } from "../experiments/image_size.ts";
+import { STUDY_SIZE_SWEEP } from "../reference/mod.ts";
+import type { History } from "../train/mod.ts";
+
+/**
+ * One image size's outcome, as {@linkcode sizeSweepPlot} draws it
+ * (lib/experiments' `SizeRun` is one).
+ */
+export interface SizeSweepPoint {
+  /** Image size, pixels (square). */
+  size: number;
+  /** "trained", or "refused" (marked on the x axis) when the memory check said it would not fit. */
+  status: "trained" | "refused";
+  /** Best val_accuracy over the epochs (null when refused). */
+  bestValAccuracy: number | null;
+  /** Mean wall-clock seconds per epoch (null when refused). */
+  secondsPerEpoch: number | null;
+  /** Highest resident memory during the run, bytes (null when not measured). */
+  peakRssBytes: number | null;
+}
+
+/** One training strategy, as {@linkcode progressiveCurves} draws it. */
+export interface StrategyCurve {
+  /** "progressive" or "fixed". */
+  strategy: string;
+  /** The phases in order: image size and epochs at that size. */
+  phases: readonly { size: number; epochs: number }[];
+  /** Every epoch of all phases; `val_accuracy` is drawn. */
+  history: Pick<History, "history">;
+}
+
+/**
+ * Progressive resizing against fixed-size training, as
+ * {@linkcode progressiveCurves} draws them (lib/experiments'
+ * `ProgressiveResult` is one).
+ */
+export interface ProgressiveCurves {
+  progressive: StrategyCurve | null;
+  fixed: StrategyCurve | null;
+  /** The epoch budget of each strategy (the x axis). */
+  epochs: number;
+}
 
 /** What {@linkcode sizeSweepPlot} draws against the image size. */
 export type SizeMeasure = "accuracy" | "seconds" | "memory";
-
-/** The study's size sweep (scratch ResNet50, P100): best val_accuracy and s/epoch by size. */
-export const STUDY_SIZE_SWEEP: readonly { size: number; accuracy: number; seconds: number }[] = [
-  { size: 128, accuracy: 0.4296, seconds: 34 },
-  { size: 256, accuracy: 0.5077, seconds: 58 },
-  { size: 512, accuracy: 0.6339, seconds: 160 },
-];
 
 const LABEL: Record<SizeMeasure, string> = {
   accuracy: "Best val_accuracy",
@@ -40,13 +73,13 @@ export interface SizeSweepPlotOptions {
  * sizes are marked on the x axis.
  */
 export function sizeSweepPlot(
-  runs: readonly SizeRun[],
+  runs: readonly SizeSweepPoint[],
   measure: SizeMeasure,
   options: SizeSweepPlotOptions = {},
 ): Figure {
   if (!(measure in LABEL)) throw new RangeError(`sizeSweepPlot: unknown measure ${measure}`);
   const label = options.label ?? "ours";
-  const value = (r: SizeRun) =>
+  const value = (r: SizeSweepPoint) =>
     measure === "accuracy"
       ? r.bestValAccuracy
       : measure === "seconds"
@@ -118,7 +151,7 @@ export function sizeSweepPlot(
  * size) and of fixed-size training, same epoch budget.
  */
 export function progressiveCurves(
-  result: ProgressiveResult,
+  result: ProgressiveCurves,
   options: { title?: string; subtitle?: string } = {},
 ): Figure {
   const rows: { epoch: number; value: number; strategy: string; size: number }[] = [];

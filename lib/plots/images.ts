@@ -11,6 +11,7 @@ import sharp from "sharp";
 import { Buffer } from "node:buffer";
 import { escapeXml } from "../io/mod.ts";
 import { type Figure, plot, svgFigure } from "./dom.ts";
+import { labelMargin } from "./layout.ts";
 
 /** Options of {@linkcode classDistributionChart}. */
 export interface ClassDistributionOptions {
@@ -42,13 +43,13 @@ export function classDistributionChart(
   const sort = options.sort ?? "count";
   if (sort === "count") rows.sort((a, b) => b.count - a.count);
   if (sort === "name") rows.sort((a, b) => (a.className < b.className ? -1 : 1));
-  const longest = Math.max(...rows.map((r) => r.className.length));
   return plot({
     title: options.title,
     subtitle: options.subtitle,
     width: options.width ?? 760,
     height: options.height ?? 440,
-    marginBottom: Math.max(50, Math.round(longest * 5.2) + 16),
+    // Tick labels turned 45 degrees: about 5.2 px of height per character.
+    marginBottom: labelMargin(rows.map((r) => r.className), { perChar: 5.2, min: 50 }),
     marginLeft: 50,
     x: { domain: rows.map((r) => r.className), label: null, tickRotate: -45 },
     y: { label: "images", grid: true },

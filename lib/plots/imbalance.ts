@@ -9,6 +9,7 @@ import * as Plot from "@observablehq/plot";
 import sharp from "sharp";
 import { escapeXml } from "../io/mod.ts";
 import { type Figure, plot, svgFigure } from "./dom.ts";
+import { labelMargin } from "./layout.ts";
 import type { tf } from "../engine/mod.ts";
 
 /** The headline scores of one strategy (one row of notebook 05's table). */
@@ -68,13 +69,13 @@ export function strategyScoresChart(
     })
   );
   const lo = Math.min(0, ...data.map((d) => d.value));
-  const longest = Math.max(...names.map((n) => n.length));
   return plot({
     title: options.title,
     subtitle: options.subtitle,
-    width: options.width ?? Math.max(640, 220 * scores.length + longest * 7),
+    width: options.width ??
+      Math.max(640, 220 * scores.length + labelMargin(names, { perChar: 7, pad: 0 })),
     height: 60 + 26 * rows.length + 30,
-    marginLeft: Math.ceil(16 + longest * 6.5),
+    marginLeft: labelMargin(names),
     marginRight: 44,
     fx: { domain: scores.map((s) => SCORE_LABEL[s]), label: null, axis: "top" },
     x: { domain: [lo, 1], label: null, grid: true, ticks: 4 },
@@ -181,13 +182,12 @@ export function tprComparisonChart(
     { cls: p.cls, run: fromLabel, tpr: p.from },
     { cls: p.cls, run: toLabel, tpr: p.to },
   ]);
-  const longest = Math.max(...order.map((i) => name(i).length));
   return plot({
     title: options.title,
     subtitle: options.subtitle,
     width: options.width ?? 720,
     height: 70 + 20 * order.length,
-    marginLeft: Math.ceil(16 + longest * 6.5),
+    marginLeft: labelMargin(order.map((i) => name(i))),
     marginRight: 20,
     x: { domain: [0, 1], label: "Recall (TPR) on validation", grid: true },
     y: { domain: pairs.map((p) => p.cls), label: yLabel },

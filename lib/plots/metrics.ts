@@ -6,6 +6,7 @@
  */
 import * as Plot from "@observablehq/plot";
 import { type Figure, plot } from "./dom.ts";
+import { labelMargin } from "./layout.ts";
 import {
   checkSquare,
   type ClassScores,
@@ -80,8 +81,7 @@ export function confusionHeatmap(
     )
   );
   const max = Math.max(1, ...cells.map((c) => c.value));
-  const longest = Math.max(...classNames.map((n) => n.length));
-  const margin = Math.ceil(24 + longest * 6.2);
+  const margin = labelMargin(classNames, { perChar: 6.2, pad: 24 });
   const k = classNames.length;
   const fontSize = cellSize >= 30 ? 10 : 8;
   return plot({
@@ -282,13 +282,14 @@ export function perClassBars(
       'perClassBars: "support" (counts) cannot share an axis with rates: draw it in its own chart',
     );
   }
-  const longest = Math.max(...scores.map((s) => s.name.length));
+  const names = scores.map((s) => s.name);
   return plot({
     title: options.title,
     subtitle: options.subtitle,
-    width: options.width ?? Math.max(640, 260 * metrics.length + longest * 7),
+    width: options.width ??
+      Math.max(640, 260 * metrics.length + labelMargin(names, { perChar: 7, pad: 0 })),
     height: 40 + 18 * scores.length + 30,
-    marginLeft: Math.ceil(16 + longest * 6.5),
+    marginLeft: labelMargin(names),
     marginRight: 40,
     fx: { domain: metrics.map((m) => METRIC_LABEL[m]), label: null, axis: "top" },
     x: {

@@ -5,7 +5,8 @@
  */
 import * as Plot from "@observablehq/plot";
 import { type Figure, plot } from "./dom.ts";
-import type { History, StudyRun } from "../train/mod.ts";
+import type { History } from "../train/mod.ts";
+import type { StudyRun } from "../reference/mod.ts";
 
 /** One point of a training curve. */
 export interface CurvePoint {

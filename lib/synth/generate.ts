@@ -8,7 +8,8 @@
  */
 import { join } from "node:path";
 import sharp from "sharp";
-import { ACMC_TOTAL, scaledCounts } from "./acmc.ts";
+import { scaledCounts } from "./acmc.ts";
+import { ACMC_TOTAL } from "../reference/mod.ts";
 import { imageSvg } from "./image.ts";
 import { encodePngRgb } from "./png.ts";
 import { Rng } from "../random/mod.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ACMC_CLASSES } from "./acmc.ts";
+import { ACMC_CLASSES } from "../reference/mod.ts";
 import { characterSvg, jitter, randomColor, randomRecipe, RECIPES } from "./recipes.ts";
 import type { Recipe } from "./recipes.ts";
 import type { Rng } from "../random/mod.ts";

@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-export { ACMC_CLASSES, ACMC_COUNTS, ACMC_TOTAL, scaledCounts } from "./acmc.ts";
+export { scaledCounts } from "./acmc.ts";
 export {
   fileName,
   generateStandIn,

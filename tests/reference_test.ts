@@ -1,7 +1,27 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { parseStudyLogs, studyRun, studyRuns } from "../lib/train/study_logs.ts";
+import {
+  ACMC_CLASSES,
+  ACMC_COUNTS,
+  ACMC_SPLIT,
+  ACMC_TOTAL,
+  parseConfusionCsv,
+  parseStudyLogs,
+  STUDY_SIZE_SWEEP,
+  studyConfusion,
+  studyRun,
+  studyRuns,
+  studySummary,
+} from "../lib/reference/mod.ts";
 import { historyPoints, trainingCurves } from "../lib/plots/training.ts";
 import type { History } from "../lib/train/types.ts";
+
+function assertThrows(fn: () => unknown, cls: ErrorConstructor, includes: string) {
+  assert.throws(fn, (e: Error) => {
+    assert(e instanceof cls, `expected ${cls.name}, got ${e}`);
+    assert(e.message.includes(includes), `message "${e.message}" lacks "${includes}"`);
+    return true;
+  });
+}
 
 Deno.test("the study's epoch logs parse into runs with the README's best epochs", async () => {
   const runs = await studyRuns();
@@ -74,4 +94,41 @@ Deno.test("training curves draw our train/val lines beside the study's, best epo
     threw = (e as Error).message.includes("accuracy");
   }
   assert(threw);
+});
+
+Deno.test("parseConfusionCsv names the source and line of bad input", () => {
+  const ok = parseConfusionCsv('t\\p,a,"b, c"\na,1,2\n"b, c",0,3\n');
+  assertEquals(ok.labels, ["a", "b, c"]);
+  assertEquals(ok.matrix, [[1, 2], [0, 3]]);
+  assertThrows(() => parseConfusionCsv("t,a,b\na,1,2\nb,0,-1\n", "x.csv"), SyntaxError, "x.csv:3");
+  assertThrows(
+    () => parseConfusionCsv("t,a,b\nb,1,2\na,0,1\n", "x.csv"),
+    SyntaxError,
+    'row label "b"',
+  );
+  assertThrows(() => parseConfusionCsv("t,a,b\na,1,2\n", "x.csv"), SyntaxError, "2 class columns");
+  assertThrows(() => parseConfusionCsv("t,a\na,1,2\n", "x.csv"), SyntaxError, "3 fields");
+});
+
+Deno.test("the reference figures agree with each other: counts, split, confusion matrix, summary", async () => {
+  assertEquals(ACMC_CLASSES.length, 23);
+  assertEquals(ACMC_TOTAL, 6462);
+  assertEquals(ACMC_SPLIT.train + ACMC_SPLIT.validation, ACMC_TOTAL);
+  const { labels, matrix } = await studyConfusion();
+  assertEquals(labels, [...ACMC_CLASSES]);
+  assertEquals(matrix.flat().reduce((a, b) => a + b, 0), ACMC_SPLIT.validation);
+  assertEquals(matrix.reduce((s, row, i) => s + row[i], 0), 817);
+  const summary = await studySummary();
+  const value = (key: string) => summary.find((e) => e.key === key)?.value;
+  assertEquals(value("dataset.images"), ACMC_TOTAL);
+  assertEquals(value("dataset.train"), ACMC_SPLIT.train);
+  assertEquals(STUDY_SIZE_SWEEP.map((s) => s.size), [128, 256, 512]);
+  assert(ACMC_COUNTS["Archie"] === 1284 && Object.isFrozen(ACMC_COUNTS));
+  const bad = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(bad, "{}");
+    await assert.rejects(studySummary(bad), (e: Error) => e.message.includes(bad));
+  } finally {
+    await Deno.remove(bad);
+  }
 });

@@ -1,17 +1,19 @@
 /**
  * Reading a labelled confusion matrix from CSV, like the original study's
  * `acmc-cm512-imagenet.csv` (header `True\pred,<labels...>`, then one row per
- * true class: its label, then the counts).
+ * true class: its label, then the counts), and that matrix itself
+ * ({@linkcode studyConfusion}).
  * @module
  */
-import { checkSquare, type Matrix } from "./confusion.ts";
+import { join } from "node:path";
+import { REFERENCE_DIR } from "./figures.ts";
 
 /** A confusion matrix with its class names (rows true, columns predicted). */
 export interface LabelledConfusion {
   /** Class names, in row (and column) order. */
   labels: string[];
-  /** Counts, `matrix[true][predicted]`. */
-  matrix: Matrix;
+  /** Counts, `matrix[true][predicted]` (square: one row and one column per label). */
+  matrix: number[][];
 }
 
 /**
@@ -29,7 +31,7 @@ export function parseConfusionCsv(text: string, source = "<csv>"): LabelledConfu
       `${source}: header has ${labels.length} class columns but there are ${lines.length - 1} rows`,
     );
   }
-  const matrix: Matrix = [];
+  const matrix: number[][] = [];
   lines.slice(1).forEach(({ l, no }, i) => {
     const cells = splitCsvLine(l, source, no);
     if (cells.length !== labels.length + 1) {
@@ -54,7 +56,7 @@ export function parseConfusionCsv(text: string, source = "<csv>"): LabelledConfu
       }),
     );
   });
-  checkSquare(matrix, source);
+  // Square by construction: one row per header label, each with a count per label.
   return { labels, matrix };
 }
 
@@ -92,4 +94,19 @@ function splitCsvLine(line: string, source: string, no: number): string[] {
   if (quoted) throw new SyntaxError(`${source}:${no}: unterminated quoted field`);
   out.push(cur);
   return out.map((c) => c.trim());
+}
+
+/**
+ * The original study's confusion matrix of its 512 px ImageNet run
+ * (`reference/acmc-cm512-imagenet.csv`: rows true, columns predicted, the
+ * blog's label order; 1292 validation images, 817 correct).
+ *
+ * @example
+ * ```ts
+ * const { labels, matrix } = await studyConfusion();
+ * matrix.flat().reduce((a, b) => a + b); // 1292
+ * ```
+ */
+export async function studyConfusion(): Promise<LabelledConfusion> {
+  return await readConfusionCsv(join(REFERENCE_DIR, "acmc-cm512-imagenet.csv"));
 }

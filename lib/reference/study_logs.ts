@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { ROOT } from "../config/mod.ts";
+import { REFERENCE_DIR } from "./figures.ts";
 
 /** One epoch of a study run. */
 export interface StudyEpoch {
@@ -36,7 +36,7 @@ export interface StudyRun {
 }
 
 /** Where the repository keeps its copy of the study's logs. */
-export const STUDY_LOGS_PATH: string = join(ROOT, "reference", "acmc-blog-epoch-logs.md");
+export const STUDY_LOGS_PATH: string = join(REFERENCE_DIR, "acmc-blog-epoch-logs.md");
 
 /** Parses the markdown of `acmc-blog-epoch-logs.md` into runs (see {@linkcode StudyRun}). */
 export function parseStudyLogs(markdown: string): StudyRun[] {
