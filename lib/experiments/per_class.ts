@@ -23,12 +23,12 @@ import {
   type Matrix,
   type MetricsSummary,
   normalizeConfusion,
-  readConfusionCsv,
   type RegressionBand,
   regressionBand,
   summarizeConfusion,
 } from "../metrics/mod.ts";
 import type { SizePoint } from "../plots/metrics.ts";
+import { readConfusionCsv } from "../reference/mod.ts";
 import { studySplit } from "./study_data.ts";
 import { initEngine } from "../engine/mod.ts";
 import { readPredictions, type SavedPredictions } from "../train/mod.ts";

@@ -17,4 +17,3 @@
 export * from "./confusion.ts";
 export * from "./classification.ts";
 export * from "./regression.ts";
-export * from "./reference.ts";

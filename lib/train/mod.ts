@@ -3,8 +3,7 @@
  * {@linkcode evaluate}, {@linkcode predict}, the callbacks
  * {@linkcode earlyStopping} and {@linkcode modelCheckpoint}, atomic
  * checkpoints ({@linkcode saveCheckpoint}, {@linkcode loadCheckpoint}),
- * seeded model building ({@linkcode withSeed}) and the original study's
- * per-epoch logs ({@linkcode studyRuns}).
+ * and seeded model building ({@linkcode withSeed}).
  *
  * @example
  * ```ts
@@ -29,4 +28,3 @@ export * from "./callbacks.ts";
 export * from "./fit.ts";
 export * from "./predictions.ts";
 export * from "./recipe.ts";
-export * from "./study_logs.ts";
