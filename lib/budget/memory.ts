@@ -27,8 +27,8 @@ import { engineInfo, tf } from "../engine/mod.ts";
  * after the model is built) of ResNet50 training steps: 23 classes, Adam,
  * `fit` of lib/train, the native CPU engine (TensorFlow 2.21 via tfjs-node),
  * a fresh process per point, 3 steps of random images. Measured on
- * 2026-11-28 with `deno run -A lib/budget/calibrate.ts` (points in
- * `calibration-cpu.json`):
+ * 2026-11-28 with tools/budget/calibrate.ts (points in
+ * `tools/budget/calibration-cpu.json`):
  *
  * | size | batch | peak RSS | estimate |
  * |---|---|---|---|

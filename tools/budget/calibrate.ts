@@ -1,22 +1,25 @@
 /**
  * Measures the peak memory of ResNet50 training steps with the native engine
- * and fits the budget's {@linkcode CALIBRATION} (`activationFactor`,
- * `baseBytes`). Each (size, batch) point runs in a fresh process (peak RSS
+ * and fits lib/budget's `CALIBRATION` (`activationFactor`, `baseBytes`; the
+ * points of the current one are in `calibration-cpu.json` beside this file). Each (size, batch) point runs in a fresh process (peak RSS
  * only grows), builds ResNet50 (23 classes), trains 3 steps of random
  * 0-255 images with `fit` (Adam), and reports its `VmHWM`.
  *
- * Run: `deno run -A lib/budget/calibrate.ts [--sizes 64,96,128] [--batches 2,4] [--add earlier.json]`
+ * Run: `bash tools/alloc.sh deno run -A tools/budget/calibrate.ts [--sizes 64,96,128] [--batches 2,4] [--add earlier.json]`
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { activationValues, formatBytes, peakRss, resetPeakRss } from "./memory.ts";
-import { olsFit } from "../metrics/mod.ts";
-import { engineInfo, initEngine, tf } from "../engine/mod.ts";
-import { resnet50 } from "../models/mod.ts";
-import { fit } from "../train/mod.ts";
-import type { BatchDataset } from "../data/types.ts";
+import { parseCommandLine, usageError } from "../cli.ts";
+import { activationValues, formatBytes, peakRss, resetPeakRss } from "../../lib/budget/mod.ts";
+import { olsFit } from "../../lib/metrics/mod.ts";
+import { engineInfo, initEngine, tf } from "../../lib/engine/mod.ts";
+import { resnet50 } from "../../lib/models/mod.ts";
+import { fit } from "../../lib/train/mod.ts";
+import type { BatchDataset } from "../../lib/data/mod.ts";
+
+const USAGE = "deno run -A tools/budget/calibrate.ts [--sizes 64,96,128] [--batches 2,4] " +
+  "[--add earlier.json]";
 
 /** One measured point. */
 export interface CalibrationPoint {
@@ -117,8 +120,7 @@ export function fitCalibration(points: CalibrationPoint[]): CalibrationFit {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
+  const { values } = parseCommandLine("budget/calibrate", USAGE, {
     options: {
       point: { type: "string" },
       sizes: { type: "string", default: "64,96,128" },
@@ -127,15 +129,22 @@ if (import.meta.main) {
       add: { type: "string" },
     },
   });
+  const numbers = (name: string, text: string) => {
+    const xs = text.split(",").map(Number);
+    if (!xs.every((x) => Number.isInteger(x) && x > 0)) {
+      usageError("budget/calibrate", `--${name} takes positive integers, got "${text}"`);
+    }
+    return xs;
+  };
   if (values.point) {
-    const [s, b] = values.point.split(",").map(Number);
+    const [s, b] = numbers("point", values.point);
     console.log(JSON.stringify(await measure(s, b)));
   } else {
     const points: CalibrationPoint[] = values.add
       ? JSON.parse(await Deno.readTextFile(values.add)).points
       : [];
-    for (const s of values.sizes!.split(",").map(Number)) {
-      for (const b of values.batches!.split(",").map(Number)) {
+    for (const s of numbers("sizes", values.sizes!)) {
+      for (const b of numbers("batches", values.batches!)) {
         const out = await new Deno.Command(Deno.execPath(), {
           args: ["run", "-A", fileURLToPath(import.meta.url), "--point", `${s},${b}`],
           stdout: "piped",
