@@ -60,7 +60,11 @@ export function importSpecifiers(source: string): string[] {
   return found;
 }
 
-/** The graph of every `.ts` module under `libDir` and the lib/ modules it imports. */
+/**
+ * The graph of every `.ts` module under `libDir` and the lib/ modules it
+ * imports (data imports such as JSON are left out; a module outside lib/ is
+ * an error).
+ */
 export async function importGraph(libDir: string): Promise<ImportGraph> {
   const graph: ImportGraph = new Map();
   const files: string[] = [];
@@ -76,6 +80,7 @@ export async function importGraph(libDir: string): Promise<ImportGraph> {
     const deps = new Set<string>();
     for (const s of importSpecifiers(await Deno.readTextFile(file))) {
       if (!s.startsWith(".")) continue; // npm:, node:, bare packages
+      if (!s.endsWith(".ts")) continue; // data (JSON imports), not code
       const target = relative(libDir, resolve(dirname(file), s));
       if (target.startsWith("..")) {
         throw new Error(`${relative(libDir, file)} imports ${s}, outside lib/`);

@@ -132,7 +132,7 @@ Deno.test("decompression bomb: over limitInputPixels is refused by name", async 
 
 Deno.test("empty or missing folders, empty classes and empty subsets", async () => {
   const empty = await Deno.makeTempDir();
-  let root: string | null = null;
+  let root = "";
   try {
     assert(
       /No images found/.test(

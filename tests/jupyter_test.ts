@@ -12,7 +12,8 @@ import { ROOT } from "../lib/config/mod.ts";
 import { param, paramEnvName, paramsToEnv, parseParam } from "../lib/jupyter/params.ts";
 import { checkNotebook, notebookToModule } from "../lib/jupyter/check.ts";
 import { formatFailure, kernelEnv, PYTHON, runNotebook } from "../lib/jupyter/runner.ts";
-import { buildReport, loadReference, summaryRows } from "../lib/jupyter/study_report.ts";
+import { buildReport, summaryRows } from "../lib/jupyter/study_report.ts";
+import { studySummary } from "../lib/reference/mod.ts";
 import type { NotebookRun } from "../lib/jupyter/runner.ts";
 import { canReuse, hashListing, inputsKey, type Manifest } from "../lib/jupyter/study.ts";
 
@@ -265,7 +266,7 @@ const fakeRun = (name: string, ok = true): NotebookRun => ({
 });
 
 Deno.test("report: summary beside the reference, timings, failures, self-contained", async () => {
-  const reference = await loadReference();
+  const reference = await studySummary();
   assert(reference.some((e) => e.key === "scratch256.valAccuracy" && e.value === 0.5666));
   const html = buildReport({
     notebooks: [

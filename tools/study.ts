@@ -29,7 +29,8 @@ import { ensureDataset } from "../lib/synth/mod.ts";
 import { loadResults } from "../lib/jupyter/results.ts";
 import { formatFailure, type NotebookRun, runNotebook } from "../lib/jupyter/runner.ts";
 import { listNotebooks, NOTEBOOKS_DIR, resolveNotebooks } from "../lib/jupyter/notebooks.ts";
-import { buildReport, loadReference, type ReportNotebook } from "../lib/jupyter/study_report.ts";
+import { buildReport, type ReportNotebook } from "../lib/jupyter/study_report.ts";
+import { studySummary } from "../lib/reference/mod.ts";
 import {
   canReuse,
   datasetFacts,
@@ -147,7 +148,7 @@ for (const [i, nb] of all.entries()) {
 log("[study] writing the report (asking lib/engine what it runs on)");
 const report = buildReport({
   notebooks: entries,
-  reference: await loadReference(),
+  reference: await studySummary(),
   engine: await engineFacts(),
   dataset: await datasetFacts(),
   machine: {

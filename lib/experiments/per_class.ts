@@ -15,7 +15,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { outDir, ROOT } from "../config/mod.ts";
+import { outDir } from "../config/mod.ts";
 import {
   type ClassificationReport,
   classificationReport,
@@ -28,7 +28,7 @@ import {
   summarizeConfusion,
 } from "../metrics/mod.ts";
 import type { SizePoint } from "../plots/metrics.ts";
-import { readConfusionCsv } from "../reference/mod.ts";
+import { ACMC_COUNTS, studyConfusion } from "../reference/mod.ts";
 import { studySplit } from "./study_data.ts";
 import { initEngine } from "../engine/mod.ts";
 import { readPredictions, type SavedPredictions } from "../train/mod.ts";
@@ -107,11 +107,8 @@ export function analyzeMatrix(
 export async function studyAnalysis(
   options: Omit<AnalyzeOptions, "predictions" | "classSizes"> = {},
 ): Promise<PerClassAnalysis> {
-  const { labels, matrix } = await readConfusionCsv(
-    join(ROOT, "reference", "acmc-cm512-imagenet.csv"),
-  );
-  const ref = JSON.parse(await Deno.readTextFile(join(ROOT, "reference", "acmc-dataset.json")));
-  return analyzeMatrix(matrix, labels, { ...options, classSizes: ref.counts });
+  const { labels, matrix } = await studyConfusion();
+  return analyzeMatrix(matrix, labels, { ...options, classSizes: { ...ACMC_COUNTS } });
 }
 
 /** One row of the per-class table. */

@@ -5,8 +5,7 @@
  * first N files of each subset (quick runs on a CPU).
  * @module
  */
-import { join } from "node:path";
-import { ROOT } from "../config/mod.ts";
+import { ACMC_CLASSES } from "../reference/mod.ts";
 import {
   type CacheMode,
   datasetFromFiles,
@@ -32,10 +31,17 @@ export interface StudySplitOptions {
   cache?: CacheMode;
 }
 
-/** The blog's class order (its `os.listdir` order, label indices 0..22), from reference/. */
-export async function blogClassOrder(): Promise<string[]> {
-  const ref = JSON.parse(await Deno.readTextFile(join(ROOT, "reference", "acmc-dataset.json")));
-  return ref.label_order_in_blog_notebooks;
+/**
+ * The blog's class order (its `os.listdir` order, label indices 0..22):
+ * lib/reference's `ACMC_CLASSES`.
+ *
+ * @example
+ * ```ts
+ * (await blogClassOrder())[0]; // the class of label 0 in the study's notebooks
+ * ```
+ */
+export function blogClassOrder(): Promise<string[]> {
+  return Promise.resolve([...ACMC_CLASSES]);
 }
 
 /** The study's split of a folder, as {@linkcode studyData} returns it. */

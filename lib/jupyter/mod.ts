@@ -25,14 +25,7 @@ export {
 } from "./runner.ts";
 export { checkNotebook, type CheckProblem } from "./check.ts";
 export { listNotebooks, NOTEBOOKS_DIR, resolveNotebooks } from "./notebooks.ts";
-export {
-  buildReport,
-  loadReference,
-  type ReferenceEntry,
-  type ReportInput,
-  type ReportNotebook,
-  summaryRows,
-} from "./study_report.ts";
+export { buildReport, type ReportInput, type ReportNotebook, summaryRows } from "./study_report.ts";
 export {
   loadResults,
   publishResults,

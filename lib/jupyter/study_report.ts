@@ -11,22 +11,11 @@
  * @module
  */
 import { escapeXml } from "../io/mod.ts";
-import { join } from "node:path";
-import { ROOT } from "../config/mod.ts";
+import type { ReferenceEntry } from "../reference/mod.ts";
 import type { NotebookRun } from "./runner.ts";
 import type { SummaryRow } from "./results.ts";
 
-export type { SummaryRow };
-
-/** A figure of the original study (reference/study-summary.json). */
-export interface ReferenceEntry {
-  key: string;
-  notebook: string;
-  label: string;
-  value: number;
-  note?: string;
-  source: string;
-}
+export type { ReferenceEntry, SummaryRow };
 
 /** How a notebook fared in this study run. */
 export interface ReportNotebook {
@@ -54,15 +43,6 @@ export interface ReportInput {
   /** Machine and run facts: cores, memory, total wall time... */
   machine: Record<string, unknown>;
   generatedAt: Date;
-}
-
-/** Reads the original study's key figures from `<root>/reference/study-summary.json`. */
-export async function loadReference(
-  path: string = join(ROOT, "reference", "study-summary.json"),
-): Promise<ReferenceEntry[]> {
-  const data = JSON.parse(await Deno.readTextFile(path)) as { entries?: ReferenceEntry[] };
-  if (!Array.isArray(data.entries)) throw new Error(`${path}: expected { entries: [...] }`);
-  return data.entries;
 }
 
 /** Escapes text for HTML (the same escaping as the charts' SVG). */
@@ -170,7 +150,7 @@ section.notebook>header{background:#f1f3f5;border-left:4px solid #0969da;padding
  *
  * @example
  * ```ts
- * const html = buildReport({ notebooks, reference: await loadReference(), engine: { backend: "tensorflow" },
+ * const html = buildReport({ notebooks, reference: await studySummary(), engine: { backend: "tensorflow" },
  *   dataset: { dir: "data/acmc-synth" }, machine: { cores: 2 }, generatedAt: new Date() });
  * await Deno.writeTextFile("out/report.html", html);
  * ```
