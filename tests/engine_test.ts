@@ -17,7 +17,8 @@ import {
   nativeTensorCount,
   tf,
 } from "../lib/engine/mod.ts";
-import { adam, addRelu, batchNormalization, fusedBatchNormTraining } from "../lib/engine/ops.ts";
+import { adam, addRelu, fusedBatchNormTraining } from "../lib/engine/mod.ts";
+import { BatchNormalization } from "../lib/models/mod.ts";
 import {
   convGradientCounts,
   convGradientRoute,
@@ -478,37 +479,6 @@ Deno.test("native Adam state round-trips through getWeights/setWeights", opts, a
   for (const o of [o1, o2, o3]) o.dispose();
 });
 
-Deno.test("the fused BatchNormalization layer trains like tfjs' own", opts, async () => {
-  await initEngine({ quiet: true });
-  const step = async (fused: boolean) => {
-    const inp = tf.input({ shape: [4, 4, 3] });
-    const conv = tf.layers.conv2d({
-      filters: 3,
-      kernelSize: 1,
-      kernelInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: 1 }),
-    });
-    const args = { axis: 3, epsilon: 1.001e-5, momentum: 0.9, name: "bn" };
-    const bn = fused ? batchNormalization(args) : tf.layers.batchNormalization(args);
-    const out = bn.apply(conv.apply(inp)) as tf.SymbolicTensor;
-    const m = tf.model({ inputs: inp, outputs: out });
-    m.compile({ optimizer: tf.train.sgd(0.1), loss: "meanSquaredError" });
-    assertEquals(bn.getClassName(), "BatchNormalization");
-    assertEquals(bn.weights.map((w) => w.name.replace(/_\d+$/, "")), [
-      "bn/gamma",
-      "bn/beta",
-      "bn/moving_mean",
-      "bn/moving_variance",
-    ]);
-    const x = tf.randomUniform([2, 4, 4, 3], 0, 4, "float32", 9);
-    const y = tf.randomUniform([2, 4, 4, 3], -1, 1, "float32", 10);
-    for (let i = 0; i < 3; i++) await m.trainOnBatch(x, y);
-    const ws = m.getWeights().map((w) => w.dataSync() as Float32Array);
-    m.dispose();
-    return ws;
-  };
-  assertClose(await step(true), await step(false), 1e-4, "weights after 3 steps");
-});
-
 Deno.test(
   "a small model trains a few steps with falling loss, without leaking tensors",
   opts,
@@ -535,7 +505,8 @@ Deno.test(
       kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
     })
       .apply(inp) as tf.SymbolicTensor;
-    h = batchNormalization({ axis: 3 }).apply(h) as tf.SymbolicTensor;
+    // lib/models' layer: training runs the engine's fused batch-norm kernels.
+    h = new BatchNormalization({}).apply(h) as tf.SymbolicTensor;
     h = tf.layers.activation({ activation: "relu" }).apply(h) as tf.SymbolicTensor;
     h = tf.layers.flatten({}).apply(h) as tf.SymbolicTensor;
     const out = tf.layers.dense({

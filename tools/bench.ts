@@ -6,10 +6,10 @@
  * - loader: image loading throughput (tools/bench/loader.ts, when present).
  *
  * Flags: `--only train|loader`, `--sizes 128,256`, `--steps 10`,
- * `--warmup 2`, `--batch 8`, `--bn fused|layers`, `--opt native|tfjs`, `--model auto|lib|bench`,
+ * `--warmup 2`, `--batch 8`, `--bn fused|tfjs`, `--opt native|tfjs`,
  * `--side ours|keras` (one side only), `--repeats 2` (runs per side and size,
- * ABBA order; best speed and highest memory count), `--baseline` (ours without the engine's
- * fixes: the "before" figures), `--json FILE` (write the runs).
+ * ABBA order; best speed and highest memory count), `--baseline` (ours with the engine's
+ * own kernels switched off: the "before" figures), `--json FILE` (write the runs).
  * Quick run: `deno task bench --only train --sizes 64 --steps 3 --warmup 1`.
  *
  * Figures are noisy on a shared machine: compare sides from the same run.
@@ -32,7 +32,6 @@ const { values } = parseCommandLine(
       batch: { type: "string", default: "8" },
       bn: { type: "string", default: "fused" },
       opt: { type: "string", default: "native" },
-      model: { type: "string", default: "auto" },
       side: { type: "string" },
       repeats: { type: "string", default: "2" },
       baseline: { type: "boolean", default: false },
@@ -70,10 +69,9 @@ if (only === undefined || only === "train") {
     steps: int("steps", values.steps, 1),
     warmup: int("warmup", values.warmup, 0),
     batch: int("batch", values.batch, 1),
-    bn: oneOf("bn", values.bn, ["fused", "layers"]),
+    bn: oneOf("bn", values.bn, ["fused", "tfjs"]),
     opt: oneOf("opt", values.opt, ["native", "tfjs"]),
     baseline: values.baseline,
-    model: oneOf("model", values.model, ["auto", "lib", "bench"]),
     sides: values.side ? [oneOf("side", values.side, ["ours", "keras"])] : undefined,
     repeats: int("repeats", values.repeats, 1),
   });

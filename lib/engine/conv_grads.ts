@@ -215,7 +215,7 @@ export function convGradientCounts(): Record<ConvGradientRoute | "unused", numbe
  * inputs together) whose input is no function of what the gradient is taken
  * of, e.g. ResNet50's stem seeing the image: TensorFlow's executor never
  * computes that gradient, tfjs would (50 ms a step at 256 px) and throw it
- * away. The backprop wrapper of lib/engine/ops.ts decides when.
+ * away. The backprop wrapper of lib/engine/tape_release.ts decides when.
  */
 export function withUnusedInputGradient<T>(f: () => T): T {
   inputGradientUnused++;

@@ -11,7 +11,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cpus } from "node:os";
 import { installNodeCompat } from "./compat.ts";
-import { installFastGradients } from "./ops.ts";
+import { installFastGradients } from "./fast_gradients.ts";
 import { type NativeBackend, nativeBackend } from "./native.ts";
 
 /** The project root (two levels above this file). */
@@ -49,9 +49,10 @@ export interface EngineOptions {
    */
   interOpThreads?: number;
   /**
-   * Replace tfjs gradients that expand into many kernels with native ones
-   * (Relu -> ReluGrad; see ops.ts). Default true; `ACMC_FAST_GRADIENTS=0`
-   * turns it off (for before/after benchmarks).
+   * Install the engine's training-step fixes ({@linkcode installFastGradients}:
+   * native Relu gradient, early release on the gradient tape, per-shape
+   * convolution gradients, bias-gradient sums). Default true;
+   * `ACMC_FAST_GRADIENTS=0` turns it off (for before/after benchmarks).
    */
   fastGradients?: boolean;
   /** Print no line about the engine chosen (warnings are still printed). Default false. */
@@ -301,7 +302,7 @@ async function load(options: EngineOptions): Promise<string> {
     return await useJsEngine(base, env, `native engine failed to load: ${cause}; fix: ${fix}`);
   }
 
-  // Relu's gradient as one native kernel (see ops.ts).
+  // The training-step fixes (see fast_gradients.ts).
   if (options.fastGradients ?? Deno.env.get("ACMC_FAST_GRADIENTS") !== "0") installFastGradients();
   const backend = tf.backend() as unknown as NativeBackend;
   const onGpu = Boolean(backend.isUsingGpuDevice);

@@ -35,13 +35,8 @@ export {
   nativeTensorCount,
 } from "./engine.ts";
 export { installNodeCompat } from "./compat.ts";
-export { type NativeBackend, nativeBackend, type OpAttr } from "./native.ts";
-export {
-  adam,
-  addRelu,
-  batchNormalization,
-  type FusedBatchNormResult,
-  fusedBatchNormTraining,
-  hasFusedKernels,
-  installFastGradients,
-} from "./ops.ts";
+export { hasFusedKernels, type NativeBackend, nativeBackend, type OpAttr } from "./native.ts";
+export { adam } from "./adam.ts";
+export { type FusedBatchNormResult, fusedBatchNormTraining } from "./batch_norm.ts";
+export { addRelu } from "./relu.ts";
+export { installFastGradients } from "./fast_gradients.ts";

@@ -50,6 +50,14 @@ export function nativeBackend(): NativeBackend | null {
   return typeof b.executeMultipleOutputs === "function" ? b as NativeBackend : null;
 }
 
+/**
+ * True when the engine's own native kernels run (the native backend is the
+ * active one): fused batch norm, ReLU fusion, ReluGrad, ResourceApplyAdam.
+ */
+export function hasFusedKernels(): boolean {
+  return nativeBackend() !== null;
+}
+
 /** The float32 type attribute `T`. */
 export function floatAttr(b: NativeBackend): OpAttr[] {
   return [{ name: "T", type: b.binding.TF_ATTR_TYPE, value: b.binding.TF_FLOAT }];

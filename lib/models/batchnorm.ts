@@ -14,8 +14,7 @@
  *
  * @module
  */
-import { tf } from "../engine/mod.ts";
-import { fusedBatchNormTraining } from "../engine/ops.ts";
+import { fusedBatchNormTraining, tf } from "../engine/mod.ts";
 import { markRelu, reluFusionActive } from "./relu_fusion.ts";
 
 /** What a training-mode kernel returns. */
@@ -71,7 +70,7 @@ export const tfjsBatchNormKernels: BatchNormKernels = {
 /**
  * The default kernels: training on 4-D float32 input runs the engine's fused
  * `FusedBatchNormV3` forward / `FusedBatchNormGradV3` backward
- * (`fusedBatchNormTraining` of lib/engine/ops.ts, one kernel each way instead of
+ * (`fusedBatchNormTraining` of lib/engine/batch_norm.ts, one kernel each way instead of
  * ~10 tfjs ops; it falls back to tfjs ops off the native backend); other ranks
  * and inference use {@linkcode tfjsBatchNormKernels}.
  */

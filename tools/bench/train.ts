@@ -10,12 +10,11 @@
  *
  * @module
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseCommandLine } from "../cli.ts";
-import { initEngine, tf } from "../../lib/engine/mod.ts";
-import { adam, batchNormalization } from "../../lib/engine/ops.ts";
+import { adam, initEngine, tf } from "../../lib/engine/mod.ts";
+import { resnet50, setBatchNormKernels, tfjsBatchNormKernels } from "../../lib/models/mod.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const PYTHON = join(ROOT, ".venv", "bin", "python");
@@ -32,15 +31,20 @@ export interface TrainBenchOptions {
   batch?: number;
   /** Classes of the softmax head. Default 23. */
   classes?: number;
-  /** Our model: "lib" = lib/models resnet50 (if present), "bench" = this file's builder. */
-  model?: "lib" | "bench" | "auto";
-  /** Batch norm in the bench builder: "fused" (lib/engine/ops.ts) or tfjs "layers". */
-  bn?: "fused" | "layers";
+  /**
+   * The kernels of lib/models' BatchNormalization in our ResNet50: "fused"
+   * (the engine's FusedBatchNormV3, the default) or "tfjs" (tfjs' moments +
+   * batchNorm ops, `setBatchNormKernels(tfjsBatchNormKernels)`).
+   */
+  bn?: "fused" | "tfjs";
   /** Our optimizer: "native" (lib/engine adam, ResourceApplyAdam) or "tfjs" (tf.train.adam). */
   opt?: "native" | "tfjs";
   /**
-   * Our side without the engine's fixes (tfjs-layers batch norm, tfjs Adam,
-   * tfjs Relu gradient): the "before" figures. Default false.
+   * Our side with the engine's own kernels switched off: the "before"
+   * figures. Same model (lib/models' ResNet50), with tfjs-op batch norm
+   * (`bn: "tfjs"`), tfjs Adam (`opt: "tfjs"`), no training-step fixes
+   * (`ACMC_FAST_GRADIENTS=0`) and no ReLU fusion (`ACMC_FUSE_RELU=0`).
+   * Default false.
    */
   baseline?: boolean;
   /** Which sides to run. Default both. */
@@ -85,93 +89,17 @@ export function peakRssBytes(): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
-type BN = (args: Parameters<typeof tf.layers.batchNormalization>[0]) => tf.layers.Layer;
-
-/**
- * Keras' ResNet50 (keras.applications.resnet.ResNet50, v1: biased convs,
- * BN epsilon 1.001e-5, shortcut convs on the first block of each stack),
- * built with tfjs layers. The benchmark uses lib/models' resnet50 when it
- * exists (`--model auto`); this one serves `--model bench` and `--baseline`
- * (tfjs-layers batch norm for the "before" figures).
- */
-export function benchResNet50(
-  inputShape: [number, number, number],
-  classes: number,
-  bn: BN,
-): tf.LayersModel {
-  const L = tf.layers;
-  const bnArgs = (name: string) => ({ axis: 3, epsilon: 1.001e-5, name });
-  const block = (x: tf.SymbolicTensor, f: number, stride: number, conv: boolean, name: string) => {
-    let shortcut = x;
-    if (conv) {
-      shortcut = L.conv2d({
-        filters: 4 * f,
-        kernelSize: 1,
-        strides: stride,
-        name: `${name}_0_conv`,
-      })
-        .apply(x) as tf.SymbolicTensor;
-      shortcut = bn(bnArgs(`${name}_0_bn`)).apply(shortcut) as tf.SymbolicTensor;
-    }
-    let y = L.conv2d({ filters: f, kernelSize: 1, strides: stride, name: `${name}_1_conv` })
-      .apply(x) as tf.SymbolicTensor;
-    y = bn(bnArgs(`${name}_1_bn`)).apply(y) as tf.SymbolicTensor;
-    y = L.activation({ activation: "relu", name: `${name}_1_relu` }).apply(y) as tf.SymbolicTensor;
-    y = L.conv2d({ filters: f, kernelSize: 3, padding: "same", name: `${name}_2_conv` })
-      .apply(y) as tf.SymbolicTensor;
-    y = bn(bnArgs(`${name}_2_bn`)).apply(y) as tf.SymbolicTensor;
-    y = L.activation({ activation: "relu", name: `${name}_2_relu` }).apply(y) as tf.SymbolicTensor;
-    y = L.conv2d({ filters: 4 * f, kernelSize: 1, name: `${name}_3_conv` })
-      .apply(y) as tf.SymbolicTensor;
-    y = bn(bnArgs(`${name}_3_bn`)).apply(y) as tf.SymbolicTensor;
-    y = L.add({ name: `${name}_add` }).apply([shortcut, y]) as tf.SymbolicTensor;
-    return L.activation({ activation: "relu", name: `${name}_out` }).apply(y) as tf.SymbolicTensor;
-  };
-  const stack = (x: tf.SymbolicTensor, f: number, blocks: number, stride: number, name: string) => {
-    x = block(x, f, stride, true, `${name}_block1`);
-    for (let i = 2; i <= blocks; i++) x = block(x, f, 1, false, `${name}_block${i}`);
-    return x;
-  };
-  const input = tf.input({ shape: inputShape, name: "input_layer" });
-  let x = L.zeroPadding2d({ padding: 3, name: "conv1_pad" }).apply(input) as tf.SymbolicTensor;
-  x = L.conv2d({ filters: 64, kernelSize: 7, strides: 2, name: "conv1_conv" })
-    .apply(x) as tf.SymbolicTensor;
-  x = bn(bnArgs("conv1_bn")).apply(x) as tf.SymbolicTensor;
-  x = L.activation({ activation: "relu", name: "conv1_relu" }).apply(x) as tf.SymbolicTensor;
-  x = L.zeroPadding2d({ padding: 1, name: "pool1_pad" }).apply(x) as tf.SymbolicTensor;
-  x = L.maxPooling2d({ poolSize: 3, strides: 2, name: "pool1_pool" }).apply(x) as tf.SymbolicTensor;
-  x = stack(x, 64, 3, 1, "conv2");
-  x = stack(x, 128, 4, 2, "conv3");
-  x = stack(x, 256, 6, 2, "conv4");
-  x = stack(x, 512, 3, 2, "conv5");
-  x = L.globalAveragePooling2d({ name: "avg_pool" }).apply(x) as tf.SymbolicTensor;
-  const out = L.dense({ units: classes, activation: "softmax", name: "predictions" })
-    .apply(x) as tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: out, name: "resnet50" });
-}
-
-async function buildOurs(
+/** lib/models' ResNet50 (Keras' architecture) with the batch-norm kernels asked for. */
+function buildOurs(
   size: number,
   classes: number,
-  model: "lib" | "bench" | "auto",
-  bn: "fused" | "layers",
-): Promise<{ model: tf.LayersModel; detail: string }> {
-  const libFile = join(ROOT, "lib", "models", "mod.ts");
-  if (model === "lib" || (model === "auto" && existsSync(libFile))) {
-    if (!existsSync(libFile)) throw new Error(`--model lib: ${libFile} does not exist yet`);
-    const mod = await import(new URL("../../lib/models/mod.ts", import.meta.url).href);
-    const m = await mod.resnet50({
-      inputShape: [size, size, 3],
-      classes,
-      includeTop: true,
-      weights: null,
-    });
-    return { model: m as tf.LayersModel, detail: "lib/models resnet50" };
-  }
-  const bnFn: BN = bn === "fused" ? batchNormalization : (a) => tf.layers.batchNormalization(a);
+  bn: "fused" | "tfjs",
+): { model: tf.LayersModel; detail: string } {
+  if (bn === "tfjs") setBatchNormKernels(tfjsBatchNormKernels);
+  const model = resnet50({ inputShape: [size, size, 3], classes, includeTop: true, weights: null });
   return {
-    model: benchResNet50([size, size, 3], classes, bnFn),
-    detail: `bench ResNet50 (${bn === "fused" ? "fused" : "tfjs-layers"} batch norm)`,
+    model,
+    detail: `lib/models resnet50 (${bn === "fused" ? "fused" : "tfjs-op"} batch norm)`,
   };
 }
 
@@ -179,11 +107,11 @@ async function buildOurs(
 export async function runOurs(
   size: number,
   o: Required<
-    Pick<TrainBenchOptions, "steps" | "warmup" | "batch" | "classes" | "model" | "bn" | "opt">
+    Pick<TrainBenchOptions, "steps" | "warmup" | "batch" | "classes" | "bn" | "opt">
   >,
 ): Promise<TrainRun> {
   await initEngine({ quiet: true });
-  const { model, detail } = await buildOurs(size, o.classes, o.model, o.bn);
+  const { model, detail } = buildOurs(size, o.classes, o.bn);
   const optimizer = o.opt === "native" ? adam(1e-3) : tf.train.adam(1e-3);
   model.compile({ optimizer, loss: "categoricalCrossentropy" });
   const x = tf.randomUniform([o.batch, size, size, 3], 0, 1, "float32", 1);
@@ -285,8 +213,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
     warmup: options.warmup ?? 2,
     batch: options.batch ?? 8,
     classes: options.classes ?? 23,
-    model: options.baseline ? "bench" : options.model ?? "auto",
-    bn: options.baseline ? "layers" : options.bn ?? "fused",
+    bn: options.baseline ? "tfjs" : options.bn ?? "fused",
     opt: options.baseline ? "tfjs" : options.opt ?? "native",
     sides: options.sides ?? ["ours", "keras"],
     repeats: Math.max(1, options.repeats ?? 2),
@@ -318,8 +245,6 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
           self,
           "--worker",
           ...common,
-          "--model",
-          o.model,
           "--bn",
           o.bn,
           "--opt",
@@ -373,7 +298,7 @@ if (import.meta.main) {
   const { values } = parseCommandLine(
     "bench/train",
     "deno run -A tools/bench/train.ts --worker [--size PX] [--steps N] [--warmup N] [--batch N] " +
-      "[--classes N] [--model auto|lib|bench] [--bn fused|layers] [--opt native|tfjs]",
+      "[--classes N] [--bn fused|tfjs] [--opt native|tfjs]",
     {
       options: {
         worker: { type: "boolean", default: false },
@@ -382,7 +307,6 @@ if (import.meta.main) {
         warmup: { type: "string", default: "2" },
         batch: { type: "string", default: "8" },
         classes: { type: "string", default: "23" },
-        model: { type: "string", default: "auto" },
         bn: { type: "string", default: "fused" },
         opt: { type: "string", default: "native" },
       },
@@ -400,8 +324,7 @@ if (import.meta.main) {
     warmup: Number(values.warmup),
     batch: Number(values.batch),
     classes: Number(values.classes),
-    model: values.model as "lib" | "bench" | "auto",
-    bn: values.bn as "fused" | "layers",
+    bn: values.bn as "fused" | "tfjs",
     opt: values.opt as "native" | "tfjs",
   });
   console.log(JSON.stringify(r));

@@ -1,0 +1,275 @@
+/**
+ * Adam as one TensorFlow `ResourceApplyAdam` kernel per variable on the
+ * native engine ({@linkcode adam}), with Keras 3's update rule.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+import { type NativeBackend, nativeBackend } from "./native.ts";
+
+let resourceCounter = 0;
+
+/** A tensor with a name (optimizer weights). */
+type NamedTensor = { name: string; tensor: tf.Tensor };
+
+interface Slot {
+  /** Resource handles (tfjs "string" tensors) of the variable, m and v. */
+  value: tf.Tensor;
+  m: tf.Tensor;
+  v: tf.Tensor;
+  /** The tfjs data the resource last gave the variable (else re-sync). */
+  synced: object | null;
+  shape: number[];
+}
+
+/**
+ * Adam with Keras 3's update rule, run on the native engine as one TensorFlow
+ * `ResourceApplyAdam` kernel per variable (tfjs' Adam runs ~13 kernels per
+ * variable, each allocating a parameter-sized tensor: about 0.5 s of CPU per
+ * ResNet50 step on 2 cores).
+ *
+ * Update (Keras 3, TF's kernel): `m = b1*m + (1-b1)*g`, `v = b2*v + (1-b2)*g^2`,
+ * `w -= lr * sqrt(1-b2^t) / (1-b1^t) * m / (sqrt(v) + epsilon)`. (tfjs' own
+ * Adam scales epsilon by `sqrt(1-b2^t)`; the difference is ~epsilon.)
+ *
+ * Moments live in TensorFlow resource variables; the model's weights stay
+ * tfjs variables (given the updated value after each step; a weight changed
+ * from outside, e.g. by loading weights, is re-synced before its next update).
+ * On the pure-JS backend the same rule runs with tfjs ops.
+ *
+ * Drop-in for `tf.train.adam` (same class name "Adam" and config):
+ * ```ts
+ * model.compile({ optimizer: adam(1e-3), loss: "categoricalCrossentropy" });
+ * ```
+ * @param learningRate default 0.001 (Keras)
+ * @param beta1 default 0.9
+ * @param beta2 default 0.999
+ * @param epsilon default 1e-7 (Keras)
+ */
+export function adam(
+  learningRate = 0.001,
+  beta1 = 0.9,
+  beta2 = 0.999,
+  epsilon = 1e-7,
+): tf.AdamOptimizer {
+  return new NativeAdam(learningRate, beta1, beta2, epsilon);
+}
+
+class NativeAdam extends tf.AdamOptimizer {
+  private slots = new Map<string, Slot>();
+  private jsSlots = new Map<string, { m: tf.Variable; v: tf.Variable }>();
+  private t = 0;
+  /** Moments restored by setWeights, waiting for their variable's first update. */
+  private pendingByName = new Map<string, { m: tf.Tensor; v: tf.Tensor }>();
+  private pendingByIndex: { m: tf.Tensor; v: tf.Tensor }[] = [];
+
+  /** Restored moments for the i-th gradient named `name` (by name, else by position). */
+  private takePending(name: string, i: number): { m: tf.Tensor; v: tf.Tensor } | undefined {
+    const p = this.pendingByName.get(name) ?? this.pendingByIndex[i];
+    if (p && p.m.shape.join() !== tf.engine().registeredVariables[name].shape.join()) {
+      throw new Error(
+        `Adam: restored moments for "${name}" have shape [${p.m.shape}], ` +
+          `the variable [${tf.engine().registeredVariables[name].shape}]`,
+      );
+    }
+    return p;
+  }
+
+  private clearPending(): void {
+    const all = new Set([...this.pendingByName.values(), ...this.pendingByIndex]);
+    for (const p of all) tf.dispose([p.m, p.v]);
+    this.pendingByName.clear();
+    this.pendingByIndex = [];
+  }
+
+  constructor(learningRate: number, beta1: number, beta2: number, epsilon: number) {
+    super(learningRate, beta1, beta2, epsilon);
+  }
+
+  private attrsOf(b: NativeBackend) {
+    const t = b.binding;
+    return {
+      dtype: { name: "dtype", type: t.TF_ATTR_TYPE, value: t.TF_FLOAT },
+      T: { name: "T", type: t.TF_ATTR_TYPE, value: t.TF_FLOAT },
+    };
+  }
+
+  private newResource(b: NativeBackend, shape: number[], init: tf.Tensor): tf.Tensor {
+    const t = b.binding;
+    const [h] = b.executeMultipleOutputs(
+      "VarHandleOp",
+      [
+        { name: "container", type: t.TF_ATTR_STRING, value: "" },
+        { name: "shared_name", type: t.TF_ATTR_STRING, value: `acmc_adam_${++resourceCounter}` },
+        this.attrsOf(b).dtype,
+        { name: "shape", type: t.TF_ATTR_SHAPE, value: shape },
+      ],
+      [],
+      1,
+    );
+    this.assignResource(b, h, init);
+    return tf.keep(h);
+  }
+
+  private assignResource(b: NativeBackend, h: tf.Tensor, value: tf.Tensor): void {
+    b.executeMultipleOutputs("AssignVariableOp", [this.attrsOf(b).dtype], [h, value], 0);
+  }
+
+  private readResource(b: NativeBackend, h: tf.Tensor): tf.Tensor {
+    return b.executeMultipleOutputs("ReadVariableOp", [this.attrsOf(b).dtype], [h], 1)[0];
+  }
+
+  override applyGradients(
+    variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[],
+  ): void {
+    const items = Array.isArray(variableGradients)
+      ? variableGradients
+      : Object.keys(variableGradients).map((name) => ({ name, tensor: variableGradients[name] }));
+    this.t++;
+    const { learningRate: lr, beta1: b1, beta2: b2, epsilon: eps } = this as unknown as {
+      learningRate: number;
+      beta1: number;
+      beta2: number;
+      epsilon: number;
+    };
+    const b1p = Math.pow(b1, this.t);
+    const b2p = Math.pow(b2, this.t);
+    const b = nativeBackend();
+    tf.tidy(() => {
+      const registered = tf.engine().registeredVariables;
+      if (!b) {
+        const alpha = (lr * Math.sqrt(1 - b2p)) / (1 - b1p);
+        items.forEach(({ name, tensor: g }, i) => {
+          if (g == null) return;
+          const w = registered[name];
+          let s = this.jsSlots.get(name);
+          if (!s) {
+            const p = this.takePending(name, i);
+            s = {
+              m: tf.keep(tf.variable(p ? p.m.clone() : tf.zerosLike(w), false)),
+              v: tf.keep(tf.variable(p ? p.v.clone() : tf.zerosLike(w), false)),
+            };
+            this.jsSlots.set(name, s);
+          }
+          s.m.assign(tf.add(s.m, tf.mul(tf.sub(g, s.m), 1 - b1)));
+          s.v.assign(tf.add(s.v, tf.mul(tf.sub(tf.square(g), s.v), 1 - b2)));
+          w.assign(tf.sub(w, tf.div(tf.mul(s.m, alpha), tf.add(tf.sqrt(s.v), eps))));
+        });
+        this.clearPending();
+        return;
+      }
+      const scalars = [b1p, b2p, lr, b1, b2, eps].map((x) => tf.scalar(x, "float32"));
+      const t = b.binding;
+      const attrs = [
+        this.attrsOf(b).T,
+        { name: "use_locking", type: t.TF_ATTR_BOOL, value: false },
+        { name: "use_nesterov", type: t.TF_ATTR_BOOL, value: false },
+      ];
+      items.forEach(({ name, tensor: g }, i) => {
+        if (g == null) return;
+        const w = registered[name];
+        let s = this.slots.get(name);
+        if (!s) {
+          const p = this.takePending(name, i);
+          const zeros = p ? null : tf.zerosLike(w);
+          s = {
+            value: this.newResource(b, w.shape, w),
+            m: this.newResource(b, w.shape, p ? p.m : zeros!),
+            v: this.newResource(b, w.shape, p ? p.v : zeros!),
+            synced: (w as unknown as { dataId: object }).dataId,
+            shape: w.shape,
+          };
+          this.slots.set(name, s);
+        } else if (s.synced !== (w as unknown as { dataId: object }).dataId) {
+          this.assignResource(b, s.value, w);
+        }
+        b.executeMultipleOutputs("ResourceApplyAdam", attrs, [s.value, s.m, s.v, ...scalars, g], 0);
+        w.assign(this.readResource(b, s.value));
+        s.synced = (w as unknown as { dataId: object }).dataId;
+      });
+      this.clearPending();
+    });
+    (this as unknown as { incrementIterations(): void }).incrementIterations();
+  }
+
+  override async getWeights(): Promise<NamedTensor[]> {
+    const b = nativeBackend();
+    const it = await (this as unknown as { saveIterations(): Promise<NamedTensor> })
+      .saveIterations();
+    const ms: NamedTensor[] = [];
+    const vs: NamedTensor[] = [];
+    if (b) {
+      for (const [name, s] of this.slots) {
+        ms.push({ name: `${name}/m`, tensor: this.readResource(b, s.m) });
+        vs.push({ name: `${name}/v`, tensor: this.readResource(b, s.v) });
+      }
+    } else {
+      for (const [name, s] of this.jsSlots) {
+        ms.push({ name: `${name}/m`, tensor: s.m });
+        vs.push({ name: `${name}/v`, tensor: s.v });
+      }
+    }
+    return [it, ...ms, ...vs];
+  }
+
+  /**
+   * Restores `[iterations, ...m, ...v]` as {@linkcode getWeights} gives them.
+   * Moments are matched to variables by name (`<variable>/m`), else by
+   * position among the gradients of the first update (a model rebuilt in the
+   * same process gets new variable names).
+   */
+  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    const rest = await (this as unknown as {
+      extractIterations(w: NamedTensor[]): Promise<NamedTensor[]>;
+    }).extractIterations(weightValues);
+    if (rest.length % 2 !== 0) {
+      throw new Error(`Adam.setWeights: expected m and v for each variable, got ${rest.length}`);
+    }
+    this.t = (this as unknown as { iterations_: number }).iterations_;
+    this.clearPending();
+    const n = rest.length / 2;
+    const b = nativeBackend();
+    for (let i = 0; i < n; i++) {
+      const name = rest[i].name.replace(/\/m$/, "");
+      const [m, v] = [rest[i].tensor, rest[n + i].tensor];
+      const s = b ? this.slots.get(name) : undefined;
+      const js = b ? undefined : this.jsSlots.get(name);
+      if (s && b) {
+        this.assignResource(b, s.m, m);
+        this.assignResource(b, s.v, v);
+      } else if (js) {
+        js.m.assign(m);
+        js.v.assign(v);
+      } else {
+        const p = { m: tf.keep(m.clone()), v: tf.keep(v.clone()) };
+        this.pendingByIndex.push(p);
+        this.pendingByName.set(name, p);
+      }
+    }
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.clearPending();
+    const b = nativeBackend();
+    for (const s of this.slots.values()) {
+      for (const h of [s.value, s.m, s.v]) {
+        if (b) {
+          b.executeMultipleOutputs(
+            "DestroyResourceOp",
+            [
+              { name: "ignore_lookup_error", type: b.binding.TF_ATTR_BOOL, value: true },
+            ],
+            [h],
+            0,
+          );
+        }
+        h.dispose();
+      }
+    }
+    this.slots.clear();
+    for (const s of this.jsSlots.values()) tf.dispose([s.m, s.v]);
+    this.jsSlots.clear();
+  }
+}
