@@ -40,6 +40,15 @@ Deno.test("tools: a bad value is named (synth --scale, study --timeout, bench --
   }
 });
 
+Deno.test("tools/budget/calibrate.ts: a bad option or size is named, exit 2", async () => {
+  const unknown = await tool("budget/calibrate", "--no-such-flag");
+  assert.equal(unknown.code, 2, unknown.err);
+  assert.match(unknown.err, /^budget\/calibrate: Unknown option '--no-such-flag'\nusage: /);
+  const bad = await tool("budget/calibrate", "--sizes", "64,x");
+  assert.equal(bad.code, 2, bad.err);
+  assert.match(bad.err, /^budget\/calibrate: --sizes takes positive integers, got "64,x"/);
+});
+
 Deno.test("tools/bench/conv_grads.ts: one line per distinct ResNet50 convolution, with its routes", async () => {
   const r = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "tools/bench/conv_grads.ts", "32", "--reps", "1"],
