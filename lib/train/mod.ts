@@ -28,3 +28,4 @@ export * from "./checkpoint.ts";
 export * from "./callbacks.ts";
 export * from "./fit.ts";
 export * from "./study_logs.ts";
+export * from "./classify.ts";
