@@ -19,3 +19,4 @@ export * from "./classification.ts";
 export * from "./regression.ts";
 export * from "./reference.ts";
 export * from "./predictions.ts";
+export * from "./worst.ts";
