@@ -9,7 +9,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { initEngine, tf } from "../lib/engine/mod.ts";
 import { loadKerasWeights } from "../lib/models/mod.ts";
-import { fit, modelCheckpoint, withSeed } from "../lib/train/mod.ts";
+import {
+  fit,
+  loadCheckpoint,
+  modelCheckpoint,
+  readCheckpointInfo,
+  withSeed,
+} from "../lib/train/mod.ts";
 import { ROOT } from "./_python.ts";
 import { memoryDataset, randomImages } from "./_train_data.ts";
 
@@ -59,6 +65,47 @@ Deno.test("modelCheckpoint: a .weights.h5 path gets Keras' weights file with eac
       /x\.weights\.h5 is a Keras weights file \(\.weights\.h5\), which holds weights only/,
     );
     model.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadCheckpoint reads a best-only .weights.h5 checkpoint: the best epoch's weights and logs", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "acmc-h5ckpt-" });
+  try {
+    const { images, labels } = randomImages(12, H, W, C, K, 2);
+    const train = memoryDataset(images, labels, { batchSize: 4, imageSize: [H, W], classes: K });
+    const model = withSeed(2, bnModel);
+    const path = join(dir, "best.weights.h5");
+    const saved: number[][][] = [];
+    const ckpt = modelCheckpoint({ path, monitor: "loss", saveBestOnly: true });
+    const grab = { onEpochEnd: async () => void saved.push(await values(model)) };
+    const history = await fit(model, train, {
+      epochs: 4,
+      learningRate: 0.05,
+      verbose: 0,
+      callbacks: [ckpt, grab],
+      seed: 2,
+    });
+    const best = ckpt.savedEpochs[ckpt.savedEpochs.length - 1];
+    const back = withSeed(8, bnModel);
+    const info = await loadCheckpoint(back, path);
+    assertEquals(info.format, "keras3-weights-h5");
+    assertEquals(info.epoch, best);
+    assertEquals(info.logs!.loss, history.history.loss[best]);
+    assertEquals(info.history!.epoch, history.epoch.slice(0, best + 1));
+    assertEquals(await values(back), saved[best]);
+    assertEquals((await readCheckpointInfo(path)).epoch, best);
+    await assert.rejects(
+      () => loadCheckpoint(back, path, { optimizer: tf.train.adam() }),
+      /best\.weights\.h5: a Keras \.weights\.h5 file holds no optimizer state/,
+    );
+    await assert.rejects(
+      () => loadCheckpoint(back, join(dir, "none.weights.h5")),
+      /none\.weights\.h5: no such file/,
+    );
+    model.dispose();
+    back.dispose();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -265,8 +265,8 @@ function historyUpTo(history: History, epoch: number): History {
  * (as in Keras, reusing one callback in a second fit compares against the
  * first fit's best). Every write is atomic (see checkpoint.ts), and the
  * checkpoint carries its epoch, logs, best value and history for resuming;
- * a `.weights.h5` path gets Keras' weights file instead (load it with
- * `loadKerasWeights`; the history is still written beside it).
+ * a `.weights.h5` path gets Keras' weights file instead (`loadCheckpoint`
+ * reads it back, its epoch and logs from the history written beside it).
  * A monitored value missing from the logs saves anyway (Keras warns and saves).
  *
  * @example

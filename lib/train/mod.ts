@@ -29,3 +29,4 @@ export * from "./callbacks.ts";
 export * from "./fit.ts";
 export * from "./study_logs.ts";
 export * from "./classify.ts";
+export * from "./keras_checkpoint.ts";
