@@ -114,6 +114,8 @@ export {
   resnet50,
   type ResNet50Options,
   resnet50WeightsFileName,
+  saveKerasWeights,
+  saveTfjsModel,
   transferModel,
   type TransferModelOptions,
   WEIGHTS_DIR,
@@ -136,6 +138,9 @@ export {
 export {
   bestOf,
   type Callback,
+  type Classification,
+  classifyImage,
+  type ClassifyImageOptions,
   type ClassWeight,
   earlyStopping,
   type EarlyStoppingOptions,
@@ -189,6 +194,8 @@ export {
   type RegressionBand,
   regressionBand,
   summarizeConfusion,
+  type WorstPrediction,
+  worstPredictions,
 } from "./metrics/mod.ts";
 
 // --- plots: the study's charts ----------------------------------------------------
@@ -199,6 +206,7 @@ export {
   type Figure,
   imageGrid,
   perClassBars,
+  predictionGrid,
   progressiveCurves,
   sizeScatterChart,
   sizeSweepPlot,

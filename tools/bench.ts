@@ -1,16 +1,17 @@
 /**
- * `deno task bench`: our engine vs Keras on the same machine.
+ * `deno task bench`: our engine vs Keras and PyTorch on the same machine.
  *
- * - train: ResNet50 training step (23 classes, batch 8, Adam) at 128 then
- *   256 px, ours in Deno vs Keras 3 in the venv (tools/bench/train.ts).
+ * - train: ResNet50 training step (23 classes, batch 8, Adam) at 64, 128 and
+ *   256 px, ours in Deno vs Keras 3 and PyTorch (NCHW and channels_last) in
+ *   the venv (tools/bench/train.ts, tools/bench/peers.ts).
  * - loader: image loading throughput (tools/bench/loader.ts, when present).
  *
- * Flags: `--only train|loader`, `--sizes 128,256`, `--steps 10`,
+ * Flags: `--only train|loader`, `--sizes 64,128,256`, `--steps 10`,
  * `--warmup 2`, `--batch 8`, `--bn fused|tfjs`, `--opt native|tfjs`,
- * `--side ours|keras` (one side only), `--repeats 2` (runs per side and size,
- * ABBA order; best speed and highest memory count), `--baseline` (ours with the engine's
+ * `--side ours,keras,torch_cl,torch` (the sides to run, default all), `--repeats 2` (runs per side
+ * and size, ABBA order; best speed and highest memory count), `--baseline` (ours with the engine's
  * own kernels switched off: the "before" figures), `--json FILE` (write the runs).
- * Quick run: `deno task bench --only train --sizes 64 --steps 3 --warmup 1`.
+ * Quick run: `deno task bench --only train --sizes 64 --steps 3 --warmup 1 --repeats 1`.
  *
  * Figures are noisy on a shared machine: compare sides from the same run.
  *
@@ -19,14 +20,16 @@
 import { existsSync } from "node:fs";
 import { parseCommandLine, usageError } from "./cli.ts";
 import { benchTrain } from "./bench/train.ts";
+import { parseSides } from "./bench/peers.ts";
 
 const { values } = parseCommandLine(
   "bench",
-  "deno task bench [--only train|loader] [--sizes 128,256] [--steps N] [--repeats N] [--baseline] [--json FILE]",
+  "deno task bench [--only train|loader] [--sizes 64,128,256] [--steps N] [--warmup N] " +
+    "[--side ours,keras,torch_cl,torch] [--repeats N] [--baseline] [--json FILE]",
   {
     options: {
       only: { type: "string" },
-      sizes: { type: "string", default: "128,256" },
+      sizes: { type: "string", default: "64,128,256" },
       steps: { type: "string", default: "10" },
       warmup: { type: "string", default: "2" },
       batch: { type: "string", default: "8" },
@@ -54,6 +57,14 @@ function oneOf<const T extends string>(name: string, v: string, allowed: readonl
   return v as T;
 }
 
+function sides(list: string) {
+  try {
+    return parseSides(list);
+  } catch (e) {
+    usageError("bench", (e as Error).message);
+  }
+}
+
 const only = values.only === undefined
   ? undefined
   : oneOf("only", values.only, ["train", "loader"]);
@@ -72,7 +83,7 @@ if (only === undefined || only === "train") {
     bn: oneOf("bn", values.bn, ["fused", "tfjs"]),
     opt: oneOf("opt", values.opt, ["native", "tfjs"]),
     baseline: values.baseline,
-    sides: values.side ? [oneOf("side", values.side, ["ours", "keras"])] : undefined,
+    sides: values.side ? sides(values.side) : undefined,
     repeats: int("repeats", values.repeats, 1),
   });
   if (values.json) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up of everything the project runs on, step by step.
-#   bash tools/setup.sh [deno] [npm] [venv] [engine] [fonts] [browser] [alloc] [all]
+#   bash tools/setup.sh [deno] [npm] [venv] [engine] [fonts] [browser] [alloc] [bench] [all]
+# (`bench` = the benchmark's peers, requirements-bench.txt: not part of `all`.)
 # Each step is skipped in well under a second once done (a stamp under
 # .cache/setup records the hash of what it was made from). Nothing here needs
 # the network beyond the npm registry, the Python package index and Debian's
@@ -63,6 +64,18 @@ step_venv() {
   stamp venv "$h"
 }
 
+step_bench() {
+  # The benchmark's PyTorch peer (CPU wheel) in the same venv; only `deno task
+  # bench` needs it, so `all` (the study, tests) does not install it.
+  local h; h="$(hash_of requirements-bench.txt)"
+  if fresh bench "$h" && .venv/bin/python -c "import torch" 2>/dev/null; then return; fi
+  [[ -x .venv/bin/python ]] || die "no .venv: run 'bash tools/setup.sh venv' first"
+  say "installing the benchmark's peers (requirements-bench.txt: PyTorch CPU) into .venv"
+  PIP_RETRIES="${PIP_RETRIES:-0}" .venv/bin/pip install --quiet -r requirements-bench.txt >&2 ||
+    die "pip could not install requirements-bench.txt into .venv (see above)"
+  stamp bench "$h"
+}
+
 step_engine() {
   bash "$ROOT/tools/build-engine.sh"
 }
@@ -108,7 +121,7 @@ steps=("$@")
 for s in "${steps[@]}"; do
   case "$s" in
     all) step_deno; step_npm; step_venv; step_engine; step_fonts; step_browser; step_alloc ;;
-    deno | npm | venv | engine | fonts | browser | alloc) "step_$s" ;;
-    *) die "unknown step '$s' (deno npm venv engine fonts browser alloc all)" ;;
+    deno | npm | venv | engine | fonts | browser | alloc | bench) "step_$s" ;;
+    *) die "unknown step '$s' (deno npm venv engine fonts browser alloc bench all)" ;;
   esac
 done

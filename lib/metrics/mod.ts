@@ -17,3 +17,4 @@
 export * from "./confusion.ts";
 export * from "./classification.ts";
 export * from "./regression.ts";
+export * from "./worst.ts";

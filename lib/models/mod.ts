@@ -6,6 +6,8 @@
  * - {@linkcode preprocessInput} / {@linkcode PreprocessInput}: ResNet's
  *   "caffe" preprocessing as a function and as a layer.
  * - {@linkcode loadKerasWeights}: Keras `.h5` / `.weights.h5` files by layer name.
+ * - {@linkcode saveKerasWeights}: Keras 3's `.weights.h5` (Keras' `load_weights` reads it).
+ * - {@linkcode saveTfjsModel}: tfjs' layers format (`model.json` + shards) for `tf.loadLayersModel`.
  * - {@linkcode transferModel}: the study's head on a frozen base.
  * - {@linkcode BatchNormalization}: Keras 3 BatchNorm (frozen = inference mode).
  *
@@ -53,3 +55,17 @@ export {
   setBatchNormKernels,
   tfjsBatchNormKernels,
 } from "./batchnorm.ts";
+export {
+  kerasClassName,
+  kerasWeightPaths,
+  type KerasWeightsEntry,
+  saveKerasWeights,
+  type SaveKerasWeightsReport,
+} from "./keras_save.ts";
+export {
+  PREPROCESS_INPUT_MODULE,
+  saveTfjsModel,
+  type SaveTfjsModelOptions,
+  type SaveTfjsModelReport,
+  TFJS_SHARD_BYTES,
+} from "./tfjs_export.ts";

@@ -8,8 +8,10 @@
  *   (`conv1_conv/kernel:0`, ...). Keras' official
  *   `resnet50_weights_tf_dim_ordering_tf_kernels(_notop).h5` are of this kind.
  * - Keras 3 `.weights.h5`: `layers/<class_name>[_n]/vars/0..n`, each `vars`
- *   group tagged with the layer's name (attribute `name`); files without the
- *   tag are matched by Keras' own class-and-order naming.
+ *   group tagged with the layer's name (attribute `name`); groups without a
+ *   tag, or whose tag names no layer of the model (another session's
+ *   auto-names such as `dense_7`), are matched by Keras' own class-and-order
+ *   path.
  *
  * Weights are matched by layer name (legacy files whose names all differ but
  * whose layer count agrees: in order, as Keras does); shapes are checked.
@@ -22,6 +24,7 @@ import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
 import { ROOT } from "../config/mod.ts";
 import { tf } from "../engine/mod.ts";
+import { kerasWeightPaths } from "./keras_save.ts";
 
 /** Where Keras downloads its ResNet weight files from (`BASE_WEIGHTS_PATH` in keras/src/applications/resnet.py). */
 export const KERAS_RESNET_WEIGHTS_URL =
@@ -93,10 +96,13 @@ export interface LoadWeightsReport {
   /** The layout found: `"legacy-h5"` or `"keras3-weights-h5"`. */
   format: "legacy-h5" | "keras3-weights-h5";
   /**
-   * `"name"`, or `"order"` when a legacy file's layer names differ from the
-   * model's but both have as many layers with weights (Keras' legacy rule).
+   * `"name"`; `"order"` when a legacy file's layer names differ from the
+   * model's but both have as many layers with weights (Keras' legacy rule);
+   * `"path"` when some layers of a `.weights.h5` file were found by Keras'
+   * class-and-order path (`layers/dense_1`) because the file has no name tags
+   * or tags that name no layer of the model (Keras' own rule for this format).
    */
-  matchedBy: "name" | "order";
+  matchedBy: "name" | "order" | "path";
   /** Names of the model's layers whose weights were set. */
   loaded: string[];
   /** Model layers with weights that the file lacks (only with `skipMissing`). */
@@ -170,33 +176,22 @@ function readLegacy(root: H5Group, path: string): Map<string, FileLayer> {
   return layers;
 }
 
-/** Keras' `naming.to_snake_case`. */
-function snakeCase(name: string): string {
-  return name.replace(/(.)([A-Z][a-z]+)/g, "$1_$2").replace(/([a-z])([A-Z])/g, "$1_$2")
-    .toLowerCase();
-}
-
-/** The Keras 3 class a layer of ours stands for (for `.weights.h5` paths). */
-function kerasClassName(layer: tf.layers.Layer): string {
-  const c = layer.getClassName();
-  return c === "KerasBatchNormalization" ? "BatchNormalization" : c;
-}
-
+/**
+ * Reads a Keras 3 `.weights.h5` file by layer name: a group's `name` tag when
+ * it names a layer of the model, else Keras' own rule, the group's
+ * class-and-order path (`layers/conv2d_3`), which is what untagged files and
+ * files whose tags are another session's auto-names (`dense_7`) need.
+ */
 function readKeras3(
   file: H5File,
   path: string,
-  modelLayers: tf.layers.Layer[],
-): Map<string, FileLayer> {
-  // Keras' own paths for the model's layers, for files without name tags.
-  const byPath = new Map<string, string>();
-  const used = new Map<string, number>();
-  for (const layer of modelLayers) {
-    const base = snakeCase(kerasClassName(layer));
-    const n = used.get(base);
-    used.set(base, n === undefined ? 0 : n + 1);
-    byPath.set(`layers/${n === undefined ? base : `${base}_${n + 1}`}`, layer.name);
-  }
-  const layers = new Map<string, FileLayer>();
+  model: tf.LayersModel,
+): { layers: Map<string, FileLayer>; byPath: number } {
+  // Keras' own paths for the model's layers (nested models included).
+  const byPath = new Map(kerasWeightPaths(model).map((e) => [e.path, e.name]));
+  const names = new Set(byPath.values());
+  const tagged = new Map<string, FileLayer>();
+  const untagged = new Map<string, FileLayer>();
   const walk = (g: H5Group, at: string) => {
     for (const key of g.keys()) {
       const child = g.get(key);
@@ -205,14 +200,17 @@ function readKeras3(
       const vars = child.get("vars");
       if (isGroup(vars)) {
         const keys = vars.keys().filter((k) => /^\d+$/.test(k)).sort((a, b) => +a - +b);
-        const name = attrString(vars, "name") ?? byPath.get(here.slice(1));
-        if (keys.length > 0 && name !== undefined) {
+        const tag = attrString(vars, "name");
+        const atPath = byPath.get(here.slice(1));
+        if (keys.length > 0 && (tag !== undefined || atPath !== undefined)) {
           const values = keys.map((k) => {
             const d = vars.get(k);
             if (!isDataset(d)) throw new Error(`${path}: ${here}/vars/${k} is not a dataset`);
             return readDataset(d, `${here.slice(1)}/vars/${k}`, path);
           });
-          layers.set(name, { values });
+          if (tag !== undefined && names.has(tag)) tagged.set(tag, { values });
+          else if (atPath !== undefined) untagged.set(atPath, { values });
+          else if (tag !== undefined) tagged.set(tag, { values });
         }
       }
       const inner = child.get("layers");
@@ -221,7 +219,14 @@ function readKeras3(
   };
   const top = file.get("layers");
   if (isGroup(top)) walk(top, "/layers");
-  return layers;
+  let fromPath = 0;
+  for (const [name, entry] of untagged) {
+    if (!tagged.has(name)) {
+      tagged.set(name, entry);
+      fromPath++;
+    }
+  }
+  return { layers: tagged, byPath: fromPath };
 }
 
 /** The model's layers, nested models expanded. */
@@ -300,6 +305,7 @@ export async function loadKerasWeights(
   }
   const layers = flatLayers(model).filter((l) => l.weights.length > 0);
   let format: LoadWeightsReport["format"];
+  let matchedBy: LoadWeightsReport["matchedBy"] = "name";
   let stored: Map<string, FileLayer>;
   try {
     const mw = file.get("model_weights");
@@ -311,7 +317,9 @@ export async function loadKerasWeights(
       stored = readLegacy(mw, abs);
     } else if (isGroup(file.get("layers"))) {
       format = "keras3-weights-h5";
-      stored = readKeras3(file, abs, flatLayers(model));
+      const read = readKeras3(file, abs, model);
+      stored = read.layers;
+      if (read.byPath > 0) matchedBy = "path";
     } else {
       throw new Error(
         `${abs} is not a Keras weight file: no "layer_names" attribute (legacy .h5) ` +
@@ -322,7 +330,6 @@ export async function loadKerasWeights(
     file.close();
   }
 
-  let matchedBy: LoadWeightsReport["matchedBy"] = "name";
   if (
     format === "legacy-h5" && layers.some((l) => !stored.has(l.name)) &&
     stored.size === layers.length

@@ -126,6 +126,28 @@ export function sizeScatterChart(
   });
 }
 
+/**
+ * A JPEG thumbnail of an image file that fits a `thumb` x `thumb` box (aspect
+ * ratio kept, never enlarged, transparency on white), for SVG grids; errors
+ * name the file and `caller`.
+ */
+export async function thumbnailJpeg(
+  path: string,
+  thumb: number,
+  caller = "thumbnailJpeg",
+): Promise<{ jpeg: Buffer; info: { width: number; height: number } }> {
+  try {
+    const out = await sharp(path)
+      .resize(thumb, thumb, { fit: "inside", withoutEnlargement: true })
+      .flatten({ background: "#ffffff" })
+      .jpeg({ quality: 85 })
+      .toBuffer({ resolveWithObject: true });
+    return { jpeg: out.data, info: out.info };
+  } catch (e) {
+    throw new Error(`${caller}: cannot read image ${path}: ${(e as Error).message}`);
+  }
+}
+
 /** Options of {@linkcode imageGrid}. */
 export interface ImageGridOptions {
   /** Images per row (default 4). */
@@ -173,19 +195,7 @@ export async function imageGrid(
   const width = Math.min(columns, images.length) * cellW + pad;
   const height = head + rows * cellH + pad;
   const cells = await Promise.all(images.map(async (img, k) => {
-    let jpeg: Buffer;
-    let info: { width: number; height: number };
-    try {
-      const out = await sharp(img.path)
-        .resize(thumb, thumb, { fit: "inside", withoutEnlargement: true })
-        .flatten({ background: "#ffffff" })
-        .jpeg({ quality: 85 })
-        .toBuffer({ resolveWithObject: true });
-      jpeg = out.data;
-      info = out.info;
-    } catch (e) {
-      throw new Error(`imageGrid: cannot read image ${img.path}: ${(e as Error).message}`);
-    }
+    const { jpeg, info } = await thumbnailJpeg(img.path, thumb, "imageGrid");
     const x0 = pad + (k % columns) * cellW, y0 = head + pad + Math.floor(k / columns) * cellH;
     const x = x0 + (thumb - info.width) / 2, y = y0 + (thumb - info.height) / 2;
     const caption = `${img.className} ${img.width}×${img.height}`;

@@ -9,3 +9,4 @@ export * from "./metrics.ts";
 export * from "./imbalance.ts";
 export * from "./training.ts";
 export * from "./image_size.ts";
+export * from "./predictions.ts";

@@ -7,6 +7,7 @@
  */
 import { tf } from "../engine/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
+import { saveKerasWeights } from "../models/mod.ts";
 import { saveCheckpoint } from "./checkpoint.ts";
 import type { Callback, History, Logs, TrainingContext } from "./types.ts";
 
@@ -185,9 +186,13 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping
 /** Options of {@linkcode modelCheckpoint} (Keras' `ModelCheckpoint` arguments, camelCased). */
 export interface ModelCheckpointOptions {
   /**
-   * File to write (see checkpoint.ts for the format). May hold Keras-style
-   * placeholders filled per epoch: `{epoch}` / `{epoch:02d}` (1-based) and
-   * log values such as `{val_accuracy:.4f}`.
+   * File to write. May hold Keras-style placeholders filled per epoch:
+   * `{epoch}` / `{epoch:02d}` (1-based) and log values such as
+   * `{val_accuracy:.4f}`. A path ending in `.weights.h5` gets Keras 3's
+   * weights file (`saveKerasWeights`, weights only: Keras' own rule, readable
+   * by `model.load_weights` and `loadKerasWeights`); any other path our own
+   * checkpoint format (checkpoint.ts), which can also hold the optimizer's
+   * state and the epoch for resuming.
    */
   path: string;
   /** Quantity to monitor (default `"val_loss"`). */
@@ -197,9 +202,10 @@ export interface ModelCheckpointOptions {
   /** Save only when the monitored quantity improves on the best so far (default false). */
   saveBestOnly?: boolean;
   /**
-   * Save the weights only (default false). Otherwise the checkpoint also
-   * holds the optimizer's state and the model's topology (as Keras' `.keras`
-   * files do), which `fit` can resume from.
+   * Save the weights only (default false; always so for `.weights.h5`, where
+   * false is refused). Otherwise the checkpoint also holds the optimizer's
+   * state and the model's topology (as Keras' `.keras` files do), which `fit`
+   * can resume from.
    */
   saveWeightsOnly?: boolean;
   /** Initial best value: saves only beat it (Keras' `initial_value_threshold`; pass the saved best when resuming). */
@@ -259,7 +265,9 @@ function historyUpTo(history: History, epoch: number): History {
  * the best value starts at `initialValueThreshold` and is kept across fits
  * (as in Keras, reusing one callback in a second fit compares against the
  * first fit's best). Every write is atomic (see checkpoint.ts), and the
- * checkpoint carries its epoch, logs, best value and history for resuming.
+ * checkpoint carries its epoch, logs, best value and history for resuming;
+ * a `.weights.h5` path gets Keras' weights file instead (`loadCheckpoint`
+ * reads it back, its epoch and logs from the history written beside it).
  * A monitored value missing from the logs saves anyway (Keras warns and saves).
  *
  * @example
@@ -277,7 +285,15 @@ export function modelCheckpoint(options: ModelCheckpointOptions): ModelCheckpoin
   const monitor = options.monitor ?? "val_loss";
   const mode = options.mode ?? "auto";
   const saveBestOnly = options.saveBestOnly ?? false;
-  const weightsOnly = options.saveWeightsOnly ?? false;
+  const keras = options.path.endsWith(".weights.h5");
+  if (keras && options.saveWeightsOnly === false) {
+    throw new Error(
+      `modelCheckpoint: ${options.path} is a Keras weights file (.weights.h5), which holds ` +
+        `weights only; drop saveWeightsOnly: false, or use another extension for a checkpoint ` +
+        `with the optimizer's state`,
+    );
+  }
+  const weightsOnly = keras || (options.saveWeightsOnly ?? false);
   const saveHistory = options.saveHistory ?? true;
   const dir = monitorDirection(monitor, mode);
   let best: number | null = options.initialValueThreshold ?? null;
@@ -324,7 +340,11 @@ export function modelCheckpoint(options: ModelCheckpointOptions): ModelCheckpoin
           save = false;
         }
       }
-      if (save) {
+      if (save && keras) {
+        await saveKerasWeights(ctx.model, path);
+        savedEpochs.push(epoch);
+        lastPath = path;
+      } else if (save) {
         await saveCheckpoint(ctx.model, path, {
           optimizer: weightsOnly ? undefined : ctx.optimizer,
           includeTopology: !weightsOnly,

@@ -26,6 +26,8 @@
 import { tf } from "../engine/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
 import type { History, Logs } from "./types.ts";
+import { loadKerasWeights } from "../models/mod.ts";
+import { isKerasWeightsPath, kerasCheckpointMeta } from "./keras_checkpoint.ts";
 
 const MAGIC = "ACMCCKP1";
 const FORMAT = "acmc-checkpoint";
@@ -33,7 +35,7 @@ const VERSION = 1;
 
 /** What a checkpoint says about itself (its header, without the weight specs). */
 export interface CheckpointInfo {
-  /** Always `"acmc-checkpoint"`. */
+  /** `"acmc-checkpoint"`, or `"keras3-weights-h5"` for Keras' weights file (keras_checkpoint.ts). */
   format: string;
   /** Format version (1). */
   version: number;
@@ -209,8 +211,29 @@ function info(h: Header): CheckpointInfo {
   return rest;
 }
 
+/** The info of a `.weights.h5` checkpoint (weights only; epoch and logs from its history file). */
+async function kerasInfo(path: string, model?: tf.LayersModel): Promise<CheckpointInfo> {
+  const meta = await kerasCheckpointMeta(path);
+  const weights = (model?.weights ?? []).map((w) => ({
+    name: w.originalName,
+    shape: w.shape as number[],
+    dtype: w.dtype as string,
+  }));
+  return {
+    format: "keras3-weights-h5",
+    version: 1,
+    ...meta,
+    monitor: null,
+    best: null,
+    weights,
+    optimizer: null,
+    modelTopology: null,
+  };
+}
+
 /** Reads a checkpoint's header (epoch, logs, best value, history) without loading weights. */
 export async function readCheckpointInfo(path: string): Promise<CheckpointInfo> {
+  if (isKerasWeightsPath(path)) return await kerasInfo(path);
   return info((await readCheckpoint(path, false)).header);
 }
 
@@ -229,6 +252,9 @@ export interface LoadCheckpointOptions {
  * name (`conv1_conv/kernel`); when the names differ (tfjs renames layers
  * without explicit names) but the list of shapes is the same, by position.
  * Throws, naming the file, on a corrupt file or a model that does not fit.
+ * A `.weights.h5` path is read as Keras' weights file (what
+ * {@linkcode modelCheckpoint} writes for it: weights only, with `loadKerasWeights`;
+ * epoch and logs from the history file beside it; no optimizer state).
  *
  * @example
  * ```ts
@@ -241,6 +267,14 @@ export async function loadCheckpoint(
   path: string,
   options: LoadCheckpointOptions = {},
 ): Promise<CheckpointInfo> {
+  if (isKerasWeightsPath(path)) {
+    if (options.optimizer) {
+      throw new Error(`checkpoint ${path}: a Keras .weights.h5 file holds no optimizer state`);
+    }
+    const info = await kerasInfo(path, model);
+    await loadKerasWeights(model, path);
+    return info;
+  }
   const { header, weights, optimizer } = await readCheckpoint(path, true);
   const decoded = tf.io.decodeWeights(weights.buffer as ArrayBuffer, header.weightSpecs);
   try {

@@ -28,3 +28,5 @@ export * from "./callbacks.ts";
 export * from "./fit.ts";
 export * from "./predictions.ts";
 export * from "./recipe.ts";
+export * from "./classify.ts";
+export * from "./keras_checkpoint.ts";

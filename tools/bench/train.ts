@@ -1,8 +1,10 @@
 /**
  * Training-step benchmark: ResNet50 (Keras architecture, 23 classes, Adam,
  * batch 8) on our engine in Deno vs `keras.applications.ResNet50(weights=None)`
- * in Python on the same TensorFlow wheel. Each (engine, size) runs in its own
- * process, one after the other, so that peak RSS is that run's alone.
+ * in Python on the same TensorFlow wheel, and vs the same network in PyTorch
+ * (NCHW and channels_last; tools/bench/torch_train.py, sides in peers.ts).
+ * Each (engine, size) runs in its own process, one after the other, so that
+ * peak RSS is that run's alone.
  *
  * As a library: {@linkcode benchTrain}. As a script (one worker run):
  * `deno run -A tools/bench/train.ts --worker --size 128 --steps 10`
@@ -10,18 +12,25 @@
  *
  * @module
  */
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseCommandLine } from "../cli.ts";
 import { adam, initEngine, tf } from "../../lib/engine/mod.ts";
 import { resnet50, setBatchNormKernels, tfjsBatchNormKernels } from "../../lib/models/mod.ts";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const PYTHON = join(ROOT, ".venv", "bin", "python");
+import {
+  abbaOrder,
+  peerCommand,
+  PYTHON,
+  ratioLines,
+  type Side,
+  SIDE_NAMES,
+  SIDES,
+  sizeLines,
+  summarize,
+} from "./peers.ts";
 
 /** Options of {@linkcode benchTrain}. */
 export interface TrainBenchOptions {
-  /** Image sizes (pixels, square). Default [128, 256]. */
+  /** Image sizes (pixels, square). Default [64, 128, 256]. */
   sizes?: number[];
   /** Timed steps per run (median reported). Default 10. */
   steps?: number;
@@ -47,10 +56,10 @@ export interface TrainBenchOptions {
    * Default false.
    */
   baseline?: boolean;
-  /** Which sides to run. Default both. */
-  sides?: ("ours" | "keras")[];
+  /** Which sides to run. Default all: ours, Keras, PyTorch channels_last, PyTorch NCHW. */
+  sides?: Side[];
   /**
-   * Runs of each side per size, in ABBA order (ours, Keras, Keras, ours, ...)
+   * Runs of each side per size, in ABBA order (ours, Keras, ..., Keras, ours, ...)
    * so that a drift in the machine's speed hits both sides alike. The summary
    * takes each side's best images/s and its highest peak RSS. Default 2.
    */
@@ -59,7 +68,7 @@ export interface TrainBenchOptions {
 
 /** One worker's measurement. */
 export interface TrainRun {
-  side: "ours" | "keras";
+  side: Side;
   size: number;
   batch: number;
   steps: number;
@@ -192,7 +201,7 @@ async function worker(
 const gb = (b: number) => (b / 2 ** 30).toFixed(2);
 
 function line(r: TrainRun): string {
-  const who = r.side === "ours" ? "ours (Deno)   " : "Keras (Python)";
+  const who = SIDE_NAMES[r.side].padEnd(Math.max(...SIDES.map((s) => SIDE_NAMES[s].length)));
   return `train ${r.size}px ${who}: ${r.imgPerS.toFixed(2)} img/s ` +
     `(median ${(r.medianStepS * 1000).toFixed(0)} ms/step of ${r.steps}, ` +
     `min ${(Math.min(...r.stepS) * 1000).toFixed(0)}), ` +
@@ -202,29 +211,27 @@ function line(r: TrainRun): string {
 
 /**
  * Runs the training benchmark (each side and size in its own process) and
- * prints one line per run, then `train_img_per_s_ratio_vs_keras: X` (first
- * size, 128 px by default) and `train_peak_rss_ratio_vs_keras: Y` (last size,
- * 256 px by default). Returns all runs.
+ * prints one line per run, one summary line per size, then the ratio lines of
+ * peers.ts' `ratioLines` (`train_img_per_s_ratio_vs_best_peer_<N>px`, ...,
+ * `train_img_per_s_ratio_vs_keras`). Returns all runs.
  */
 export async function benchTrain(options: TrainBenchOptions = {}): Promise<TrainRun[]> {
   const o = {
-    sizes: options.sizes ?? [128, 256],
+    sizes: options.sizes ?? [64, 128, 256],
     steps: options.steps ?? 10,
     warmup: options.warmup ?? 2,
     batch: options.batch ?? 8,
     classes: options.classes ?? 23,
     bn: options.baseline ? "tfjs" : options.bn ?? "fused",
     opt: options.baseline ? "tfjs" : options.opt ?? "native",
-    sides: options.sides ?? ["ours", "keras"],
+    sides: options.sides ?? [...SIDES],
     repeats: Math.max(1, options.repeats ?? 2),
   };
   const self = fileURLToPath(import.meta.url);
   const deno = Deno.execPath();
   const runs: TrainRun[] = [];
   for (const size of o.sizes) {
-    const order: ("ours" | "keras")[] = [];
-    for (let r = 0; r < o.repeats; r++) order.push(...(r % 2 ? [...o.sides].reverse() : o.sides));
-    for (const side of order) {
+    for (const side of abbaOrder(o.sides, o.repeats)) {
       const common = [
         "--size",
         String(size),
@@ -250,7 +257,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
           "--opt",
           o.opt,
         ]
-        : [PYTHON, join(ROOT, "tools", "bench", "keras_train.py"), ...common];
+        : peerCommand(side, common);
       const env: Record<string, string> = side === "ours" && options.baseline
         ? { ACMC_FAST_GRADIENTS: "0", ACMC_FUSE_RELU: "0" }
         : {};
@@ -259,38 +266,11 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
       console.log(line(r));
     }
   }
-  // Each side's best speed and highest memory over its repeats.
-  const pick = (size: number, side: string): TrainRun | undefined => {
-    const mine = runs.filter((r) => r.size === size && r.side === side);
-    if (mine.length === 0) return undefined;
-    const best = mine.reduce((a, b) => (b.imgPerS > a.imgPerS ? b : a));
-    return { ...best, peakRssBytes: Math.max(...mine.map((r) => r.peakRssBytes)) };
-  };
-  const first = o.sizes[0];
-  const last = o.sizes[o.sizes.length - 1];
-  const [o1, k1, o2, k2] = [
-    pick(first, "ours"),
-    pick(first, "keras"),
-    pick(last, "ours"),
-    pick(last, "keras"),
-  ];
   if (o.repeats > 1) {
     console.log(`(best images/s and highest peak RSS of ${o.repeats} runs per side and size)`);
   }
-  if (o1 && k1) {
-    console.log(`train_img_per_s_ratio_vs_keras: ${(o1.imgPerS / k1.imgPerS).toFixed(3)}`);
-  }
-  if (o2 && k2) {
-    console.log(`train_peak_rss_ratio_vs_keras: ${(o2.peakRssBytes / k2.peakRssBytes).toFixed(3)}`);
-  }
-  if (o2 && k2 && last !== first) {
-    console.log(
-      `(${last} px speed ratio: ${(o2.imgPerS / k2.imgPerS).toFixed(3)}; ` +
-        `${first} px memory ratio: ${
-          o1 && k1 ? (o1.peakRssBytes / k1.peakRssBytes).toFixed(3) : "-"
-        })`,
-    );
-  }
+  const summary = summarize(runs, o.sizes);
+  for (const l of [...sizeLines(summary), ...ratioLines(summary)]) console.log(l);
   return runs;
 }
 
