@@ -7,6 +7,7 @@ import {
   setDefaultProgress,
   silentProgress,
   walk,
+  writeAtomically,
   writeFileAtomic,
 } from "../lib/io/mod.ts";
 
@@ -39,6 +40,26 @@ Deno.test("writeFileAtomic: a failed write keeps the old content and removes its
     await assert.rejects(writeFileAtomic(path, "new"));
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["target"]);
     assertEquals(await Deno.readTextFile(join(path, "inside")), "x");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeAtomically: a writer given a temporary path; a throwing writer leaves the old file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "m.h5");
+    await writeAtomically(path, (tmp) => Deno.writeTextFileSync(tmp, "v1"));
+    assertEquals(await Deno.readTextFile(path), "v1");
+    await assert.rejects(
+      writeAtomically(path, async (tmp) => {
+        await Deno.writeTextFile(tmp, "half");
+        throw new Error("writer failed");
+      }),
+      /writer failed/,
+    );
+    assertEquals(await Deno.readTextFile(path), "v1");
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["m.h5"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

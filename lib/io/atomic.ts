@@ -36,6 +36,34 @@ export async function writeFileAtomic(
   data: Uint8Array | string,
   options: WriteFileAtomicOptions = {},
 ): Promise<void> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  await writeAtomically(path, async (tmp) => {
+    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    try {
+      let off = 0;
+      while (off < bytes.length) off += await file.write(bytes.subarray(off));
+    } finally {
+      file.close();
+    }
+  }, options);
+}
+
+/**
+ * The same atomic replacement of `path` for a writer that needs a file name
+ * (e.g. h5wasm): `write(tmp)` creates the temporary file `tmp` (same folder),
+ * which is then flushed (when durable) and renamed over `path`. If `write`
+ * throws, `tmp` is removed and `path` is left as it was.
+ *
+ * @example
+ * ```ts
+ * await writeAtomically("out/model.weights.h5", (tmp) => writeH5(tmp));
+ * ```
+ */
+export async function writeAtomically(
+  path: string,
+  write: (tmp: string) => Promise<void> | void,
+  options: WriteFileAtomicOptions = {},
+): Promise<void> {
   const durable = options.durable ?? true;
   const dir = dirname(path);
   const prefix = `.${basename(path)}.tmp-`;
@@ -48,15 +76,15 @@ export async function writeFileAtomic(
     }
   }
   const tmp = join(dir, `${prefix}${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   try {
-    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    try {
-      let off = 0;
-      while (off < bytes.length) off += await file.write(bytes.subarray(off));
-      if (durable) await file.syncData();
-    } finally {
-      file.close();
+    await write(tmp);
+    if (durable) {
+      const file = await Deno.open(tmp, { read: true, write: true });
+      try {
+        await file.syncData();
+      } finally {
+        file.close();
+      }
     }
     await Deno.rename(tmp, path);
   } catch (e) {
@@ -64,12 +92,14 @@ export async function writeFileAtomic(
     throw e;
   }
   if (!durable) return;
-  const d = await Deno.open(dir, { read: true });
   try {
-    await d.syncData();
+    const d = await Deno.open(dir, { read: true });
+    try {
+      await d.syncData();
+    } finally {
+      d.close();
+    }
   } catch {
     // some file systems cannot sync a folder; the rename is still atomic
-  } finally {
-    d.close();
   }
 }

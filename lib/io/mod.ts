@@ -11,7 +11,7 @@
  *
  * @module
  */
-export { writeFileAtomic, type WriteFileAtomicOptions } from "./atomic.ts";
+export { writeAtomically, writeFileAtomic, type WriteFileAtomicOptions } from "./atomic.ts";
 export { walk, type WalkEntry, type WalkOptions } from "./walk.ts";
 export { escapeXml } from "./xml.ts";
 export {

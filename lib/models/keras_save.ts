@@ -32,8 +32,9 @@
  * @module
  */
 import h5wasm from "h5wasm/node";
-import { basename, dirname, join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { tf } from "../engine/mod.ts";
+import { writeAtomically } from "../io/mod.ts";
 
 /**
  * Keras 3 class of each tfjs layer class that holds weights, when the names
@@ -182,18 +183,8 @@ export async function saveKerasWeights(
   );
   ready ??= h5wasm.ready;
   await ready;
-  const dir = dirname(abs);
-  await Deno.mkdir(dir, { recursive: true });
-  const prefix = `.${basename(abs)}.tmp-`;
-  for await (const entry of Deno.readDir(dir)) {
-    // leftovers of an earlier killed write to the same path
-    if (entry.isFile && entry.name.startsWith(prefix)) {
-      await Deno.remove(join(dir, entry.name)).catch(() => {});
-    }
-  }
-  const tmp = join(dir, `${prefix}${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
   let arrays = 0, layers = 0;
-  try {
+  await writeAtomically(abs, (tmp) => {
     const file = new h5wasm.File(tmp, "w");
     try {
       file.create_group("vars").create_attribute("name", model.name);
@@ -215,26 +206,6 @@ export async function saveKerasWeights(
     } finally {
       file.close();
     }
-    const f = await Deno.open(tmp, { read: true, write: true });
-    try {
-      await f.syncData();
-    } finally {
-      f.close();
-    }
-    await Deno.rename(tmp, abs);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-  try {
-    const d = await Deno.open(dir, { read: true });
-    try {
-      await d.syncData();
-    } finally {
-      d.close();
-    }
-  } catch {
-    // some file systems cannot sync a folder; the rename is still atomic
-  }
+  });
   return { path: abs, layers, arrays, bytes: (await Deno.stat(abs)).size };
 }
