@@ -36,6 +36,7 @@ export {
 } from "./engine.ts";
 export { installNodeCompat } from "./compat.ts";
 export { type NativeBackend, nativeBackend, type OpAttr } from "./native.ts";
+export { type OneDnnDecision, oneDnnInUse, type OneDnnIsa } from "./onednn.ts";
 export {
   adam,
   addRelu,

@@ -16,7 +16,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseCommandLine } from "../cli.ts";
-import { initEngine, tf } from "../../lib/engine/mod.ts";
+import { engineInfo, initEngine, tf } from "../../lib/engine/mod.ts";
 import { adam, batchNormalization } from "../../lib/engine/ops.ts";
 import {
   abbaOrder,
@@ -226,7 +226,12 @@ export async function runOurs(
     firstLoss: losses[0],
     lastLoss: losses[losses.length - 1],
     detail: `Deno ${Deno.version.deno}, tfjs-node backend "${tf.getBackend()}", ${detail}, ` +
-      `${o.opt} Adam, ${Deno.env.get("ACMC_FAST_GRADIENTS") === "0" ? "tfjs" : "native"} ReluGrad`,
+      `${o.opt} Adam, ${
+        Deno.env.get("ACMC_FAST_GRADIENTS") === "0" ? "tfjs" : "native"
+      } ReluGrad, ` +
+      `oneDNN ${
+        engineInfo().onednn.enabled ? `on (${engineInfo().onednn.isa ?? "no cap"})` : "off"
+      }`,
   };
 }
 
