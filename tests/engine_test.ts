@@ -25,6 +25,7 @@ import {
   runConvGradKernel,
 } from "../lib/engine/conv_grads.ts";
 import { nativeBackend } from "../lib/engine/native.ts";
+import { oneDnnInUse } from "../lib/engine/onednn.ts";
 import { isColumnSum } from "../lib/engine/column_sums.ts";
 import { ROOT } from "./_python.ts";
 
@@ -79,8 +80,18 @@ Deno.test(
     assert(info.libtensorflow && info.libtensorflow.libraries.length >= 1);
     for (const l of info.libtensorflow.libraries) assert(existsSync(l.path), l.path);
     assert(existsSync(info.libtensorflow.addon));
-    assertEquals(info.env.TF_ENABLE_ONEDNN_OPTS, "0");
-    assertEquals(Deno.env.get("TF_ENABLE_ONEDNN_OPTS"), "0");
+    // oneDNN as this machine's probe decided (lib/engine/onednn.ts), said in describeEngine().
+    const dnn = info.onednn.enabled ? "1" : "0";
+    assertEquals(info.env.TF_ENABLE_ONEDNN_OPTS, dnn);
+    assertEquals(Deno.env.get("TF_ENABLE_ONEDNN_OPTS"), dnn);
+    assertEquals(
+      info.env.ONEDNN_MAX_CPU_ISA,
+      info.onednn.enabled ? info.onednn.isa ?? undefined : undefined,
+    );
+    assertMatch(
+      describeEngine(),
+      new RegExp(`^oneDNN: ${info.onednn.enabled ? "on" : "off"}\\b.* \\(.+\\)$`, "m"),
+    );
     assert(info.threads.cores >= 1);
     assertMatch(describeEngine(), /TensorFlow: 2\./);
     // A second call returns the same engine; asking for another one is refused.
@@ -217,10 +228,12 @@ Deno.test("convGradientRoute: the measured choice for each of ResNet50's convolu
   ];
   for (const [want, which, x, f, attrs] of cases) {
     assertEquals(
-      convGradientRoute(which, x, f, attrs),
+      convGradientRoute(which, x, f, attrs, false),
       want,
       `${which} ${x} ${f} ${JSON.stringify(attrs)}`,
     );
+    // With oneDNN on, TensorFlow's (oneDNN's) kernels do every gradient.
+    assertEquals(convGradientRoute(which, x, f, attrs, true), "tensorflow");
   }
 });
 
@@ -256,8 +269,10 @@ Deno.test(
     }
     // On the native CPU engine the pointwise route ran (a matrix product), and
     // TensorFlow honours the kernel label the Eigen route asks for: an unknown
-    // label is refused, "eigen_tensor" is found.
+    // label is refused, "eigen_tensor" is found. With oneDNN on (this machine's
+    // probe chose it) neither route runs: the agreement above was oneDNN's.
     await initEngine({ quiet: true });
+    if (oneDnnInUse()) return;
     const x = tf.ones([1, 4, 4, 2]) as tf.Tensor4D;
     const w = tf.ones([1, 1, 2, 3]) as tf.Tensor4D;
     const info = await tf.profile(() =>

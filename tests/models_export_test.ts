@@ -45,6 +45,7 @@ interface RoundTrip {
   transfer: Out;
   keras: Out;
   keras_transfer: Out;
+  nested: { sequential: number[][]; functional: number[][] };
 }
 
 function maxAbsDiff(a: tf.Tensor, b: number[][]): number {
@@ -153,6 +154,34 @@ Deno.test("models: .weights.h5 round trips with Keras 3 (trained here -> Keras, 
     const transferPath = join(dir, "ours_transfer.weights.h5");
     await saveKerasWeights(head, transferPath);
 
+    // Nested models: a Sequential in a Sequential, a functional model in a functional model.
+    const seq = tf.sequential({
+      layers: [
+        tf.sequential({
+          layers: [
+            tf.layers.dense({ inputShape: [4], units: 3, activation: "relu" }),
+            tf.layers.dense({ units: 3 }),
+          ],
+        }),
+        tf.layers.dense({ units: 2 }),
+      ],
+    });
+    const j = tf.input({ shape: [4] });
+    const sub = tf.model({
+      inputs: j,
+      outputs: tf.layers.dense({ units: 3 }).apply(j) as tf.SymbolicTensor,
+    });
+    const i = tf.input({ shape: [4] });
+    const fn = tf.model({
+      inputs: i,
+      outputs: tf.layers.dense({ units: 2 }).apply(
+        sub.apply(i) as tf.SymbolicTensor,
+      ) as tf.SymbolicTensor,
+    });
+    const nestedX = [[1, 2, 3, 4], [0.5, -1, 2, 0], [3, -2, 1, 1]];
+    await saveKerasWeights(seq, join(dir, "seq.weights.h5"));
+    await saveKerasWeights(fn, join(dir, "fn.weights.h5"));
+
     const xs = images(3, 2);
     const x = tf.tensor4d(xs.flat(), [xs.length, SIZE, SIZE, 3]);
     const o = await runOracle<RoundTrip>("keras_export.py", {
@@ -176,6 +205,11 @@ Deno.test("models: .weights.h5 round trips with Keras 3 (trained here -> Keras, 
       ours_scratch: scratchPath,
       ours_transfer: transferPath,
       transfer: HEAD,
+      nested: {
+        x: nestedX,
+        sequential: join(dir, "seq.weights.h5"),
+        functional: join(dir, "fn.weights.h5"),
+      },
     });
 
     const check = (name: string, got: tf.Tensor, want: number[][], rel: number) => {
@@ -204,6 +238,20 @@ Deno.test("models: .weights.h5 round trips with Keras 3 (trained here -> Keras, 
       check("transfer softmax", preds, o.transfer.preds, 1e-4);
       preds.dispose();
     });
+    await t.step(
+      "ours -> Keras: nested models (Sequential in Sequential, functional in functional)",
+      () => {
+        for (const [name, m] of [["sequential", seq], ["functional", fn]] as const) {
+          const nx = tf.tensor2d(nestedX);
+          const y = m.predict(nx) as tf.Tensor;
+          const d = maxAbsDiff(y, o.nested[name]);
+          assert(d < 1e-5, `nested ${name}: max abs diff ${d}`);
+          tf.dispose([nx, y]);
+        }
+        seq.dispose();
+        fn.dispose();
+      },
+    );
     await t.step("Keras -> ours: ResNet50 saved by Keras", async () => {
       const back = resnet50({
         inputShape: [SIZE, SIZE, 3],

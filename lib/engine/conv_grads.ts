@@ -22,7 +22,9 @@
  *   first cost more than it saved).
  *
  * Every route gives the default kernel's results to float32 rounding (tested
- * against the pure-JS backend). The GPU (cuDNN) keeps TensorFlow's kernels.
+ * against the pure-JS backend). The GPU (cuDNN) keeps TensorFlow's kernels, and
+ * so does the CPU with oneDNN on (lib/engine/onednn.ts): TensorFlow then runs
+ * oneDNN's kernels for both gradients.
  * `tools/bench/conv_grads.ts` re-measures every shape (default, Eigen, ours)
  * on another machine before the thresholds are changed.
  *
@@ -30,6 +32,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { floatAttr, type NativeBackend, nativeBackend, type OpAttr } from "./native.ts";
+import { oneDnnInUse } from "./onednn.ts";
 
 /** How one convolution gradient is computed (see the module documentation). */
 export type ConvGradientRoute = "pointwise" | "eigen" | "tensorflow";
@@ -60,6 +63,8 @@ function stridesOf(attrs: Record<string, unknown>): [number, number] | null {
  * @param xShape the convolution's input, NHWC
  * @param filterShape `[kh, kw, inChannels, outChannels]`
  * @param attrs tfjs' kernel attributes (`strides`, `pad`, `dataFormat`, `dilations`)
+ * @param oneDnn whether libtensorflow runs with oneDNN on (then always `"tensorflow"`:
+ *   oneDNN's kernels). Default: as the engine loaded it.
  * @example
  * ```ts
  * convGradientRoute("input", [8, 32, 32, 64], [3, 3, 64, 64], { strides: 1, pad: "same" }); // "eigen"
@@ -70,9 +75,13 @@ export function convGradientRoute(
   xShape: readonly number[],
   filterShape: readonly number[],
   attrs: Record<string, unknown>,
+  oneDnn: boolean = oneDnnInUse(),
 ): ConvGradientRoute {
   const [kh, kw] = filterShape;
   const strides = stridesOf(attrs);
+  // With oneDNN on, TensorFlow runs its own oneDNN kernels for both gradients
+  // (it renames the ops, and the renamed ones have no "eigen_tensor" kernel).
+  if (oneDnn) return "tensorflow";
   if (
     !strides || (attrs.dataFormat ?? "NHWC") !== "NHWC" || !ones(attrs.dilations) ||
     xShape.length !== 4 || filterShape.length !== 4

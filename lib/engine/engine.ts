@@ -13,6 +13,12 @@ import { cpus } from "node:os";
 import { installNodeCompat } from "./compat.ts";
 import { installFastGradients } from "./fast_gradients.ts";
 import { type NativeBackend, nativeBackend } from "./native.ts";
+import {
+  type OneDnnDecision,
+  parseOneDnnSetting,
+  resolveOneDnn,
+  setOneDnnInUse,
+} from "./onednn.ts";
 
 /** The project root (two levels above this file). */
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -94,6 +100,12 @@ export interface EngineInfo {
    * tasks preloaded it (tools/alloc.sh), else `"glibc malloc"`.
    */
   allocator: string;
+  /**
+   * TensorFlow's oneDNN kernels: on or off, the instruction-set cap
+   * (`ONEDNN_MAX_CPU_ISA`), the highest one that survived this machine's probe,
+   * and why (lib/engine/onednn.ts).
+   */
+  onednn: Omit<OneDnnDecision, "probe">;
   /** The TensorFlow environment variables in effect at load. */
   env: Record<string, string>;
   /** Why the engine is not the preferred one (empty when all is well). */
@@ -102,6 +114,7 @@ export interface EngineInfo {
 
 const TF_ENV = [
   "TF_ENABLE_ONEDNN_OPTS",
+  "ONEDNN_MAX_CPU_ISA",
   "TF_CPP_MIN_LOG_LEVEL",
   "TF_NUM_INTRAOP_THREADS",
   "TF_NUM_INTEROP_THREADS",
@@ -216,7 +229,7 @@ function explainLoadFailure(err: unknown): { cause: string; fix: string } {
 
 /** Selects the pure-JS backend and records why (forced, or the native engine failed). */
 async function useJsEngine(
-  base: Pick<EngineInfo, "requested" | "tfjsVersion" | "threads" | "allocator">,
+  base: Pick<EngineInfo, "requested" | "tfjsVersion" | "threads" | "allocator" | "onednn">,
   env: Record<string, string>,
   warning: string,
 ): Promise<string> {
@@ -247,7 +260,16 @@ async function load(options: EngineOptions): Promise<string> {
   );
   const threads = { intraOp, interOp, cores: cpus().length };
   const warnings: string[] = [];
-  const base = { requested, tfjsVersion: tf.version.tfjs, threads, allocator: allocator() };
+  const dnnSetting = Deno.env.get("ACMC_ONEDNN");
+  parseOneDnnSetting(dnnSetting); // a bad ACMC_ONEDNN is an error, whatever the engine
+  const noDnn = (reason: string) => ({ enabled: false, isa: null, survived: null, reason });
+  const base = {
+    requested,
+    tfjsVersion: tf.version.tfjs,
+    threads,
+    allocator: allocator(),
+    onednn: noDnn("pure-JS engine"),
+  };
 
   if (requested === "js") {
     if (!options.quiet) console.warn("[engine] pure-JS tfjs forced: expect ~30x slower training");
@@ -261,9 +283,32 @@ async function load(options: EngineOptions): Promise<string> {
   // Everything below must be in the environment before libtensorflow loads,
   // which happens when the addon is imported: TensorFlow reads these once.
   installNodeCompat();
-  // oneDNN: with it on, a ResNet50 training step dies with SIGFPE (a divide
-  // error inside libtensorflow_cc.so.2) on our CPUs; Python TF does the same.
-  Deno.env.set("TF_ENABLE_ONEDNN_OPTS", "0");
+  // oneDNN: on some CPUs a ResNet50 training step dies with SIGFPE with it on
+  // (a divide error inside libtensorflow_cc.so.2; Python TF too), elsewhere it
+  // may be faster: probed once per machine in child processes (onednn.ts).
+  const gpus = requested === "cpu" ? [] : nvidiaGpus();
+  const lib = libInfo();
+  let dnn: OneDnnDecision;
+  if (requested === "gpu" || gpus.length > 0) {
+    dnn = { ...noDnn("GPU machine: the CPU's oneDNN is not probed"), probe: null };
+  } else if (lib.libraries.length === 0) {
+    dnn = { ...noDnn("no libtensorflow found to probe"), probe: null };
+  } else {
+    try {
+      dnn = await resolveOneDnn({
+        setting: dnnSetting,
+        libtensorflow: `${lib.source}; ${lib.libraries.map((l) => l.path).join(", ")}`,
+      });
+    } catch (e) {
+      // No permission to write the cache or start the probe, ...: the engine still runs.
+      const msg = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+      dnn = { ...noDnn(`the probe could not run: ${msg}`), probe: null };
+    }
+  }
+  Deno.env.set("TF_ENABLE_ONEDNN_OPTS", dnn.enabled ? "1" : "0");
+  if (dnn.enabled && dnn.isa) Deno.env.set("ONEDNN_MAX_CPU_ISA", dnn.isa);
+  else Deno.env.delete("ONEDNN_MAX_CPU_ISA");
+  const { probe: _probe, ...onednn } = dnn;
   // 2 = errors only: TF's info and warning lines would flood notebooks.
   if (!Deno.env.get("TF_CPP_MIN_LOG_LEVEL")) Deno.env.set("TF_CPP_MIN_LOG_LEVEL", "2");
   if (intraOp > 0) Deno.env.set("TF_NUM_INTRAOP_THREADS", String(intraOp));
@@ -301,12 +346,12 @@ async function load(options: EngineOptions): Promise<string> {
     ]);
     return await useJsEngine(base, env, `native engine failed to load: ${cause}; fix: ${fix}`);
   }
+  setOneDnnInUse(dnn.enabled);
 
   // The training-step fixes (see fast_gradients.ts).
   if (options.fastGradients ?? Deno.env.get("ACMC_FAST_GRADIENTS") !== "0") installFastGradients();
   const backend = tf.backend() as unknown as NativeBackend;
   const onGpu = Boolean(backend.isUsingGpuDevice);
-  const gpus = requested === "cpu" ? [] : nvidiaGpus();
   if (!onGpu && gpus.length > 0) {
     const dirs = cudaPipLibDirs();
     const fix = dirs.length
@@ -324,6 +369,7 @@ async function load(options: EngineOptions): Promise<string> {
   }
   info = {
     ...base,
+    onednn,
     engine: onGpu ? "gpu" : "cpu",
     backend: tf.getBackend(),
     native: true,
@@ -334,7 +380,7 @@ async function load(options: EngineOptions): Promise<string> {
         "/device:CPU:0",
       ]
       : ["/device:CPU:0"],
-    libtensorflow: libInfo(),
+    libtensorflow: lib,
     env,
     warnings,
   };
@@ -351,8 +397,9 @@ async function load(options: EngineOptions): Promise<string> {
  * Loads and selects the engine (once per process) and returns the tfjs
  * backend name in use (`"tensorflow"` or `"cpu"`).
  *
- * TensorFlow options (`TF_ENABLE_ONEDNN_OPTS=0`, log level, threads, GPU
- * memory growth) are put in the environment before libtensorflow loads.
+ * TensorFlow options (oneDNN as this machine's probe found best, see
+ * lib/engine/onednn.ts; log level, threads, GPU memory growth) are put in the
+ * environment before libtensorflow loads.
  * Later calls return the first call's result; asking for another engine
  * afterwards is an error (libtensorflow cannot be reloaded).
  *
@@ -418,6 +465,9 @@ export function describeEngine(): string {
     `threads: intra-op ${t(i.threads.intraOp)}, inter-op ${t(i.threads.interOp)}, ` +
     `${i.threads.cores} cores`,
     `allocator: ${i.allocator}`,
+    `oneDNN: ${
+      i.onednn.enabled ? `on${i.onednn.isa ? `, up to ${i.onednn.isa}` : ""}` : "off"
+    } (${i.onednn.reason})`,
     ...i.warnings.map((w) => `warning: ${w}`),
   ].join("\n");
 }

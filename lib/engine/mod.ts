@@ -36,6 +36,7 @@ export {
 } from "./engine.ts";
 export { installNodeCompat } from "./compat.ts";
 export { hasFusedKernels, type NativeBackend, nativeBackend, type OpAttr } from "./native.ts";
+export { type OneDnnDecision, oneDnnInUse, type OneDnnIsa } from "./onednn.ts";
 export { adam } from "./adam.ts";
 export { type FusedBatchNormResult, fusedBatchNormTraining } from "./batch_norm.ts";
 export { addRelu } from "./relu.ts";

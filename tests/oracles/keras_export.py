@@ -14,7 +14,10 @@ JSON on stdin: {"command": "roundtrip", ...}; JSON on stdout.
          statistics saved by Keras to <dir>/keras.weights.h5, its softmax and
          avg_pool features on preprocess_input(x);
        "keras_transfer": the transfer model with random weights saved to
-         <dir>/keras_transfer.weights.h5, its softmax on preprocess_input(x).
+         <dir>/keras_transfer.weights.h5, its softmax on preprocess_input(x);
+       "nested": with {"nested": {"x", "sequential", "functional"}}, the outputs
+         on x of Sequential([Sequential([Dense(3, relu), Dense(3)]), Dense(2)])
+         and of Model(i, Dense(2)(Model(j, Dense(3)(j))(i))) loaded from those files.
 """
 
 import json
@@ -96,6 +99,23 @@ def roundtrip(req):
     randomize_bn(mine_t, rng, px)
     mine_t.save_weights(os.path.join(req["dir"], "keras_transfer.weights.h5"))
     out["keras_transfer"] = {"preds": mine_t.predict(px, verbose=0).tolist()}
+
+    n = req["nested"]
+    nx = np.array(n["x"], dtype="float32")
+    inner = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(3)]
+    )
+    seq = keras.Sequential([keras.Input((4,)), inner, keras.layers.Dense(2)])
+    seq.load_weights(n["sequential"])
+    j = keras.Input((4,))
+    sub = keras.Model(j, keras.layers.Dense(3)(j))
+    i = keras.Input((4,))
+    fn = keras.Model(i, keras.layers.Dense(2)(sub(i)))
+    fn.load_weights(n["functional"])
+    out["nested"] = {
+        "sequential": seq.predict(nx, verbose=0).tolist(),
+        "functional": fn.predict(nx, verbose=0).tolist(),
+    }
     return out
 
 

@@ -32,6 +32,9 @@ if (!(Number.isInteger(reps) && reps >= 1)) {
   usageError("conv_grads", `--reps ${values.reps}: expected an integer >= 1`);
 }
 
+// The routes measured here are those of the engine without oneDNN (with oneDNN
+// on, TensorFlow's oneDNN kernels take every gradient and have no Eigen label).
+Deno.env.set("ACMC_ONEDNN", "0");
 await initEngine({ quiet: true });
 if (tf.getBackend() !== "tensorflow") {
   usageError("conv_grads", "needs the native engine (ACMC_ENGINE=cpu)");

@@ -14,7 +14,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { parseCommandLine } from "../cli.ts";
-import { adam, initEngine, tf } from "../../lib/engine/mod.ts";
+import { adam, engineInfo, initEngine, tf } from "../../lib/engine/mod.ts";
 import { resnet50, setBatchNormKernels, tfjsBatchNormKernels } from "../../lib/models/mod.ts";
 import {
   abbaOrder,
@@ -151,7 +151,12 @@ export async function runOurs(
     firstLoss: losses[0],
     lastLoss: losses[losses.length - 1],
     detail: `Deno ${Deno.version.deno}, tfjs-node backend "${tf.getBackend()}", ${detail}, ` +
-      `${o.opt} Adam, ${Deno.env.get("ACMC_FAST_GRADIENTS") === "0" ? "tfjs" : "native"} ReluGrad`,
+      `${o.opt} Adam, ${
+        Deno.env.get("ACMC_FAST_GRADIENTS") === "0" ? "tfjs" : "native"
+      } ReluGrad, ` +
+      `oneDNN ${
+        engineInfo().onednn.enabled ? `on (${engineInfo().onednn.isa ?? "no cap"})` : "off"
+      }`,
   };
 }
 
