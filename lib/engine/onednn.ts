@@ -28,7 +28,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import * as tf from "@tensorflow/tfjs";
 
 /**
  * oneDNN's instruction sets the probe tries, highest first, with the
@@ -81,9 +80,9 @@ export function candidateIsas(cpu: CpuId): OneDnnIsa[] {
 }
 
 /** Bumped when the probe's workload or its file format changes (old results are then ignored). */
-const PROBE_VERSION = 2;
+export const PROBE_VERSION = 2;
 /** The probe's image size (px). */
-const PROBE_PX = 96;
+export const PROBE_PX = 96;
 
 /** The cache key of a machine: CPU model, flags and the libtensorflow in use. */
 export function probeKey(cpu: CpuId, libtensorflow: string): string {
@@ -255,7 +254,7 @@ export function setOneDnnInUse(on: boolean): void {
 const FASTER = 0.95;
 
 /** The child's report line on stdout. */
-const REPORT = "acmc-onednn-probe";
+export const REPORT = "acmc-onednn-probe";
 
 /** Reads a probe child's report (its median step, ms) from its stdout; null if absent. */
 export function parseProbeReport(stdout: string): number | null {
@@ -450,11 +449,12 @@ export function probeChildEnv(isa: OneDnnIsa | null): Record<string, string> {
 }
 
 /**
- * Runs {@linkcode probeStep} in a child Deno process with oneDNN at `isa` (or
- * off), with a 3-minute limit.
+ * Runs `probeStep` (onednn_probe.ts) in a child Deno process with oneDNN at
+ * `isa` (or off), with a 3-minute limit. The child imports the probe by its
+ * URL: the probe needs the whole engine, which imports this module.
  */
 export async function runProbeChild(isa: OneDnnIsa | null): Promise<ChildResult> {
-  const here = new URL(import.meta.url).href;
+  const here = new URL("./onednn_probe.ts", import.meta.url).href;
   const config = join(ROOT, "deno.json");
   const code = `const m = await import(${JSON.stringify(here)}); await m.probeStep();`;
   const signal = AbortSignal.timeout(180_000);
@@ -479,57 +479,4 @@ export async function runProbeChild(isa: OneDnnIsa | null): Promise<ChildResult>
     if (signal.aborted) return { code: -1, signal: null, stdout: "", timedOut: true };
     throw e;
   }
-}
-
-/**
- * The probe's workload, run in a child process: a training step of one
- * projection and one identity bottleneck block of each ResNet50 stage (every
- * distinct convolution shape of ResNet50: the 7x7/2 stem, strided and plain
- * 1x1, 3x3 at 64 to 512 channels, down to 2x2 images), with tfjs'
- * batch norm and the engine's native Adam, 96 px (down to 3x3 images), batch 8. Two
- * warm-up steps, then prints `{"acmc-onednn-probe": 2, "stepMs": <median of 3>}`.
- */
-export async function probeStep(): Promise<void> {
-  const { initEngine, adam } = await import("./mod.ts");
-  await initEngine({ quiet: true, engine: "cpu" });
-  const L = tf.layers;
-  type Sym = tf.SymbolicTensor;
-  // tfjs' own batch-norm layer: the engine keeps no layer of its own (lib/models' BatchNormalization,
-  // a layer above the engine, is the project's); both oneDNN settings run the same workload.
-  const bn = (x: Sym) => L.batchNormalization({ axis: 3, epsilon: 1.001e-5 }).apply(x) as Sym;
-  const relu = (x: Sym) => L.activation({ activation: "relu" }).apply(x) as Sym;
-  const conv = (x: Sym, f: number, k: number, s = 1) =>
-    L.conv2d({ filters: f, kernelSize: k, strides: s, padding: k === 3 ? "same" : "valid" })
-      .apply(x) as Sym;
-  const block = (x: Sym, f: number, s: number, project: boolean) => {
-    const short = project ? bn(conv(x, 4 * f, 1, s)) : x;
-    let y = relu(bn(conv(x, f, 1, s)));
-    y = relu(bn(conv(y, f, 3)));
-    y = bn(conv(y, 4 * f, 1));
-    return relu(L.add().apply([short, y]) as Sym);
-  };
-  const input = tf.input({ shape: [PROBE_PX, PROBE_PX, 3] });
-  let x = L.zeroPadding2d({ padding: 3 }).apply(input) as Sym;
-  x = relu(bn(conv(x, 64, 7, 2)));
-  x = L.zeroPadding2d({ padding: 1 }).apply(x) as Sym;
-  x = L.maxPooling2d({ poolSize: 3, strides: 2 }).apply(x) as Sym;
-  for (const [f, s] of [[64, 1], [128, 2], [256, 2], [512, 2]]) {
-    x = block(block(x, f, s, true), f, 1, false);
-  }
-  x = L.globalAveragePooling2d({}).apply(x) as Sym;
-  const out = L.dense({ units: 23, activation: "softmax" }).apply(x) as Sym;
-  const model = tf.model({ inputs: input, outputs: out });
-  model.compile({ optimizer: adam(1e-3), loss: "categoricalCrossentropy" });
-  const xs = tf.randomUniform([8, PROBE_PX, PROBE_PX, 3], 0, 1, "float32", 1);
-  const ys = tf.oneHot(tf.tensor1d([0, 7, 14, 21, 5, 12, 19, 3], "int32"), 23).toFloat();
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const t0 = performance.now();
-    const loss = await model.trainOnBatch(xs, ys);
-    const dt = performance.now() - t0;
-    if (!Number.isFinite(Array.isArray(loss) ? loss[0] : loss)) throw new Error("loss not finite");
-    if (i >= 2) times.push(dt);
-  }
-  times.sort((a, b) => a - b);
-  console.log(JSON.stringify({ [REPORT]: PROBE_VERSION, stepMs: times[times.length >> 1] }));
 }
