@@ -202,10 +202,18 @@ Deno.test("onednn: the probe runs once per machine (cached), again on reprobe or
   const dir = await Deno.makeTempDir();
   try {
     const m = machine([], 50, 100);
-    const opts = { libtensorflow: "tf 2.21", cacheDir: dir, cpuinfo: SPR, run: m.run };
+    const said: string[][] = [];
+    const opts = {
+      libtensorflow: "tf 2.21",
+      cacheDir: dir,
+      cpuinfo: SPR,
+      run: m.run,
+      onProbe: (isas: string[]) => said.push(isas),
+    };
     const d1 = await resolveOneDnn({ ...opts, setting: "auto" });
     assert.deepEqual([d1.enabled, d1.isa], [true, "AVX512_CORE_AMX"]);
     assert.equal(m.calls.length, 4);
+    assert.deepEqual(said, [candidateIsas(parseCpuInfo(SPR))]);
     const files = [...Deno.readDirSync(dir)].map((e) => e.name);
     assert.deepEqual(files, [`onednn-${probeKey(parseCpuInfo(SPR), "tf 2.21")}.json`]);
     const cached = readProbe(join(dir, files[0]), probeKey(parseCpuInfo(SPR), "tf 2.21"));
@@ -224,6 +232,7 @@ Deno.test("onednn: the probe runs once per machine (cached), again on reprobe or
     assert.equal(m.calls.length, 8);
     await resolveOneDnn({ ...opts, setting: "auto", cpuinfo: EPYC });
     assert.equal(m.calls.length, 12);
+    assert.equal(said.length, 3, "one notice per probe, none when cached");
     assert.equal([...Deno.readDirSync(dir)].length, 2);
   } finally {
     await Deno.remove(dir, { recursive: true });

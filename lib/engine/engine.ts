@@ -297,6 +297,15 @@ async function load(options: EngineOptions): Promise<string> {
       dnn = await resolveOneDnn({
         setting: dnnSetting,
         libtensorflow: `${lib.source}; ${lib.libraries.map((l) => l.path).join(", ")}`,
+        onProbe: (isas) => {
+          if (options.quiet) return;
+          console.warn(
+            `[engine] probing TensorFlow's oneDNN on this CPU (${
+              isas.join(", ") || "no candidates"
+            }), ` +
+              "once per machine: child processes, about a minute",
+          );
+        },
       });
     } catch (e) {
       // No permission to write the cache or start the probe, ...: the engine still runs.

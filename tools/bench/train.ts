@@ -28,6 +28,7 @@ import {
   SIDES,
   sizeLines,
   summarize,
+  torchEnv,
 } from "./peers.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -363,7 +364,9 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
         ? { ACMC_FAST_GRADIENTS: "0", ACMC_FUSE_RELU: "0" }
         : side === "keras"
         ? kerasOneDnnEnv(runs.find((r) => r.side === "ours")?.onednnSafe ?? null)
-        : {};
+        : side === "ours"
+        ? {}
+        : torchEnv();
       const r = await worker(args, (s) => JSON.parse(s) as TrainRun, env);
       runs.push(r);
       console.log(line(r));
