@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { cpus } from "node:os";
 import { installNodeCompat } from "./compat.ts";
 import { installFastGradients } from "./ops.ts";
+import { installConvBias } from "./conv_bias.ts";
 import { type NativeBackend, nativeBackend } from "./native.ts";
 import {
   type OneDnnDecision,
@@ -357,7 +358,10 @@ async function load(options: EngineOptions): Promise<string> {
   setOneDnnInUse(dnn.enabled);
 
   // Relu's gradient as one native kernel (see ops.ts).
-  if (options.fastGradients ?? Deno.env.get("ACMC_FAST_GRADIENTS") !== "0") installFastGradients();
+  if (options.fastGradients ?? Deno.env.get("ACMC_FAST_GRADIENTS") !== "0") {
+    installFastGradients();
+    installConvBias(); // convolution + bias in one kernel under oneDNN (conv_bias.ts)
+  }
   const backend = tf.backend() as unknown as NativeBackend;
   const onGpu = Boolean(backend.isUsingGpuDevice);
   if (!onGpu && gpus.length > 0) {
