@@ -26,6 +26,7 @@ import {
 } from "../lib/engine/conv_grads.ts";
 import { nativeBackend } from "../lib/engine/native.ts";
 import { oneDnnInUse } from "../lib/engine/onednn.ts";
+import { fusedConvBiasCount } from "../lib/engine/conv_bias.ts";
 import { isColumnSum } from "../lib/engine/column_sums.ts";
 import { ROOT } from "./_python.ts";
 
@@ -293,6 +294,35 @@ Deno.test(
     // Corners see 4 filter taps, edges 6, the middle 9, each summing 3 output channels.
     assertEquals(Array.from(dx.dataSync()).slice(0, 8), [12, 12, 18, 18, 18, 18, 12, 12]);
     tf.dispose([x, w, w3, dy, dx]);
+  },
+);
+
+Deno.test(
+  "convolution + bias (one oneDNN kernel when oneDNN is on) agrees with the pure-JS backend",
+  opts,
+  async () => {
+    const before = fusedConvBiasCount();
+    for (const [stride, pad] of [[1, "same"], [2, "valid"], [2, "same"]] as const) {
+      const [n, j] = await onBoth(() => {
+        const x = tf.randomUniform([2, 9, 9, 4], -1, 1, "float32", 11) as tf.Tensor4D;
+        const w = tf.randomUniform([3, 3, 4, 5], -1, 1, "float32", 12) as tf.Tensor4D;
+        const b = tf.randomUniform([5], -1, 1, "float32", 13) as tf.Tensor1D;
+        const f = (a: tf.Tensor, k: tf.Tensor, c: tf.Tensor) =>
+          tf.fused.conv2d({
+            x: a as tf.Tensor4D,
+            filter: k as tf.Tensor4D,
+            bias: c,
+            strides: stride,
+            pad,
+          })
+            .square().sum();
+        const y = tf.fused.conv2d({ x, filter: w, bias: b, strides: stride, pad });
+        return [y, ...tf.grads(f)([x, w, b])];
+      });
+      assertClose(n, j, 1e-4, `conv + bias, stride ${stride} ${pad}`);
+    }
+    // The fused kernel ran exactly when libtensorflow runs oneDNN (3 forward + 3 in the gradients).
+    assertEquals(fusedConvBiasCount() - before, oneDnnInUse() ? 6 : 0);
   },
 );
 

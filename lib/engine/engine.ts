@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { cpus } from "node:os";
 import { installNodeCompat } from "./compat.ts";
 import { installFastGradients } from "./fast_gradients.ts";
+import { installConvBias } from "./conv_bias.ts";
 import { type NativeBackend, nativeBackend } from "./native.ts";
 import {
   type OneDnnDecision,
@@ -298,6 +299,15 @@ async function load(options: EngineOptions): Promise<string> {
       dnn = await resolveOneDnn({
         setting: dnnSetting,
         libtensorflow: `${lib.source}; ${lib.libraries.map((l) => l.path).join(", ")}`,
+        onProbe: (isas) => {
+          if (options.quiet) return;
+          console.warn(
+            `[engine] probing TensorFlow's oneDNN on this CPU (${
+              isas.join(", ") || "no candidates"
+            }), ` +
+              "once per machine: child processes, about a minute",
+          );
+        },
       });
     } catch (e) {
       // No permission to write the cache or start the probe, ...: the engine still runs.
@@ -349,7 +359,10 @@ async function load(options: EngineOptions): Promise<string> {
   setOneDnnInUse(dnn.enabled);
 
   // The training-step fixes (see fast_gradients.ts).
-  if (options.fastGradients ?? Deno.env.get("ACMC_FAST_GRADIENTS") !== "0") installFastGradients();
+  if (options.fastGradients ?? Deno.env.get("ACMC_FAST_GRADIENTS") !== "0") {
+    installFastGradients();
+    installConvBias(); // convolution + bias in one kernel under oneDNN (conv_bias.ts)
+  }
   const backend = tf.backend() as unknown as NativeBackend;
   const onGpu = Boolean(backend.isUsingGpuDevice);
   if (!onGpu && gpus.length > 0) {

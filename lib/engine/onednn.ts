@@ -359,6 +359,8 @@ export interface ResolveOptions {
   run?: (isa: OneDnnIsa | null) => Promise<ChildResult>;
   /** A lock older than this is taken over (ms). Default 10 minutes. */
   staleLockMs?: number;
+  /** Called once before a probe starts (e.g. to say why the first start is slow). */
+  onProbe?: (candidates: OneDnnIsa[]) => void;
 }
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -397,6 +399,7 @@ export async function resolveOneDnn(o: ResolveOptions): Promise<OneDnnDecision> 
       };
     }
     try {
+      o.onProbe?.(candidateIsas(cpu));
       const tries = await runProbe(candidateIsas(cpu), o.run ?? runProbeChild);
       probe = {
         version: PROBE_VERSION,

@@ -12,9 +12,10 @@ import os
 import statistics
 import time
 
-# Same engine settings as lib/engine: oneDNN makes ResNet50 training crash
-# (SIGFPE) on our CPUs; quiet logs.
-os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+# oneDNN: TensorFlow's default is on, but on some CPUs ResNet50 training dies
+# with SIGFPE with it; tools/bench/train.ts passes TF_ENABLE_ONEDNN_OPTS and
+# ONEDNN_MAX_CPU_ISA as the engine's probe found safe here (off when unset).
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
@@ -69,7 +70,12 @@ def main():
                 "firstLoss": losses[0],
                 "lastLoss": losses[-1],
                 "detail": f"Keras {keras.__version__}, TF {tf.__version__}, "
-                f"jit_compile={model.jit_compile}",
+                f"jit_compile={model.jit_compile}, oneDNN "
+                + (
+                    f"on (up to {os.environ.get('ONEDNN_MAX_CPU_ISA', 'default')})"
+                    if os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1"
+                    else "off"
+                ),
             }
         )
     )

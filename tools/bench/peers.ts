@@ -69,6 +69,18 @@ export function peerCommand(side: Exclude<Side, "ours">, common: string[]): stri
   ];
 }
 
+/**
+ * Extra environment of a PyTorch peer: OpenMP's waiting threads sleep
+ * (`OMP_WAIT_POLICY=PASSIVE`) unless the caller's environment says otherwise.
+ * With OpenMP's default spinning, a thread waiting at the end of each op for a
+ * partner that another process descheduled keeps its core busy; on the shared
+ * machine that made PyTorch 10-30x slower (64 px, load average 16: 27.7 s per
+ * step spinning, 0.9-2.8 s passive), which says nothing about PyTorch.
+ */
+export function torchEnv(): Record<string, string> {
+  return { OMP_WAIT_POLICY: Deno.env.get("OMP_WAIT_POLICY") ?? "PASSIVE" };
+}
+
 /** What {@linkcode summarize} needs of one run. */
 export interface RunFigures {
   side: Side;

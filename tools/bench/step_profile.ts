@@ -10,13 +10,15 @@
  * (SIZE 128, 3 profiled steps after 2 warm-up steps, the 25 costliest ops).
  * Set `ACMC_ONEDNN=0|1|ISA` to compare TensorFlow's kernels with and without
  * oneDNN. Prints one line per op (calls and ms per step, share of the step),
- * then the step's wall time, native total and JS remainder.
+ * then the step's wall time, native total and JS remainder, and the process's
+ * CPU time per step (steadier than wall time on a shared machine).
  *
  * @module
  */
 import { adam, describeEngine, initEngine, nativeBackend, tf } from "../../lib/engine/mod.ts";
 import { resnet50 } from "../../lib/models/mod.ts";
 import { parseCommandLine, usageError } from "../cli.ts";
+import { cpuUsage } from "node:process";
 
 const USAGE = "deno run -A tools/bench/step_profile.ts [SIZE] [--steps N] [--warmup N] [--top N]";
 const { values, positionals } = parseCommandLine("step_profile", USAGE, {
@@ -71,10 +73,14 @@ const timed = (name: string, ...rest: unknown[]) => {
 };
 holder.binding = Object.create(original, { executeOp: { value: timed } });
 const walls: number[] = [];
+const cpus: number[] = [];
 for (let i = 0; i < steps; i++) {
   const t0 = performance.now();
+  const c0 = cpuUsage();
   await model.trainOnBatch(x, y);
+  const c = cpuUsage(c0);
   walls.push(performance.now() - t0);
+  cpus.push((c.user + c.system) / 1000);
 }
 holder.binding = original;
 
@@ -97,4 +103,9 @@ console.log(
     `JavaScript and the rest ${(wall - native).toFixed(0)} ms (${
       (100 * (wall - native) / wall).toFixed(0)
     }%)`,
+);
+// CPU time (all threads) is less disturbed than wall time by other processes on a shared machine.
+console.log(
+  `process CPU time per step: ${cpus.map((c) => c.toFixed(0)).join(", ")} ms ` +
+    `(min ${Math.min(...cpus).toFixed(0)}); wall min ${Math.min(...walls).toFixed(0)} ms`,
 );

@@ -16,6 +16,7 @@ worker's fields). Run by tools/bench.ts; by hand:
 """
 import argparse
 import json
+import os
 import statistics
 import time
 
@@ -127,7 +128,8 @@ def main():
                 "lastLoss": losses[-1],
                 "detail": f"PyTorch {torch.__version__}, "
                 f"{'channels_last' if a.channels_last else 'NCHW'}, "
-                f"{torch.get_num_threads()} threads, eager",
+                f"{torch.get_num_threads()} threads, eager, "
+                f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}",
             }
         )
     )

@@ -26,6 +26,7 @@ import {
   SIDES,
   sizeLines,
   summarize,
+  torchEnv,
 } from "./peers.ts";
 
 /** Options of {@linkcode benchTrain}. */
@@ -84,6 +85,12 @@ export interface TrainRun {
   lastLoss: number;
   /** What ran (engine, model builder, batch norm, TF version). */
   detail: string;
+  /**
+   * Ours only: the highest oneDNN instruction set this machine's probe found
+   * safe (null: none or not probed). The Keras peer then runs with TensorFlow's
+   * default, oneDNN on, capped there; else with oneDNN off (it would crash).
+   */
+  onednnSafe?: string | null;
 }
 
 function median(xs: number[]): number {
@@ -150,6 +157,8 @@ export async function runOurs(
     peakRssBytes: peakRssBytes(),
     firstLoss: losses[0],
     lastLoss: losses[losses.length - 1],
+    onednnSafe: engineInfo().onednn.survived ??
+      (engineInfo().onednn.enabled ? engineInfo().onednn.isa : null),
     detail: `Deno ${Deno.version.deno}, tfjs-node backend "${tf.getBackend()}", ${detail}, ` +
       `${o.opt} Adam, ${
         Deno.env.get("ACMC_FAST_GRADIENTS") === "0" ? "tfjs" : "native"
@@ -173,6 +182,17 @@ export function kerasEnv(): Record<string, string> {
   return env;
 }
 
+/**
+ * Keras' oneDNN: TensorFlow's default (on) where this machine's probe found an
+ * instruction set that survives, capped there; off where none does (a ResNet50
+ * step would die with SIGFPE) or where ours did not run to tell.
+ */
+export function kerasOneDnnEnv(safe: string | null): Record<string, string> {
+  return safe
+    ? { TF_ENABLE_ONEDNN_OPTS: "1", ONEDNN_MAX_CPU_ISA: safe }
+    : { TF_ENABLE_ONEDNN_OPTS: "0" };
+}
+
 async function worker(
   args: string[],
   parse: (s: string) => TrainRun,
@@ -187,7 +207,6 @@ async function worker(
     env: {
       ...(cmd === PYTHON ? kerasEnv() : Deno.env.toObject()),
       TF_CPP_MIN_LOG_LEVEL: "2",
-      TF_ENABLE_ONEDNN_OPTS: "0",
       ...env,
     },
   }).output();
@@ -265,7 +284,11 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
         : peerCommand(side, common);
       const env: Record<string, string> = side === "ours" && options.baseline
         ? { ACMC_FAST_GRADIENTS: "0", ACMC_FUSE_RELU: "0" }
-        : {};
+        : side === "keras"
+        ? kerasOneDnnEnv(runs.find((r) => r.side === "ours")?.onednnSafe ?? null)
+        : side === "ours"
+        ? {}
+        : torchEnv();
       const r = await worker(args, (s) => JSON.parse(s) as TrainRun, env);
       runs.push(r);
       console.log(line(r));
