@@ -44,7 +44,7 @@ const ARM =
 const ok = (ms: number): ChildResult => ({
   code: 0,
   signal: null,
-  stdout: `log line\n${JSON.stringify({ "acmc-onednn-probe": 2, stepMs: ms })}\n`,
+  stdout: `log line\n${JSON.stringify({ "acmc-onednn-probe": 3, stepMs: ms })}\n`,
   timedOut: false,
 });
 const sigfpe: ChildResult = { code: 136, signal: "SIGFPE", stdout: "", timedOut: false };
@@ -146,7 +146,7 @@ Deno.test("onednn: the probe walks down to the first survivor, then times off an
 });
 
 function probeOf(tries: OneDnnProbe["tries"]): OneDnnProbe {
-  return { version: 2, key: "k", cpuModel: "cpu", libtensorflow: "tf", date: "d", tries };
+  return { version: 3, key: "k", cpuModel: "cpu", libtensorflow: "tf", date: "d", tries };
 }
 
 Deno.test("onednn: on at the highest survivor only when its step is faster (best of each)", () => {

@@ -80,7 +80,7 @@ export function candidateIsas(cpu: CpuId): OneDnnIsa[] {
 }
 
 /** Bumped when the probe's workload or its file format changes (old results are then ignored). */
-export const PROBE_VERSION = 2;
+export const PROBE_VERSION = 3;
 /** The probe's image size (px). */
 export const PROBE_PX = 96;
 
