@@ -15,6 +15,7 @@ import {
   parseCpuInfo,
   parseOneDnnSetting,
   parseProbeReport,
+  PROBE_VERSION,
   probeChildEnv,
   probeKey,
   probeTry,
@@ -44,7 +45,7 @@ const ARM =
 const ok = (ms: number): ChildResult => ({
   code: 0,
   signal: null,
-  stdout: `log line\n${JSON.stringify({ "acmc-onednn-probe": 3, stepMs: ms })}\n`,
+  stdout: `log line\n${JSON.stringify({ "acmc-onednn-probe": PROBE_VERSION, stepMs: ms })}\n`,
   timedOut: false,
 });
 const sigfpe: ChildResult = { code: 136, signal: "SIGFPE", stdout: "", timedOut: false };

@@ -28,6 +28,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeFileAtomic } from "../io/mod.ts";
 
 /**
  * oneDNN's instruction sets the probe tries, highest first, with the
@@ -80,7 +81,7 @@ export function candidateIsas(cpu: CpuId): OneDnnIsa[] {
 }
 
 /** Bumped when the probe's workload or its file format changes (old results are then ignored). */
-export const PROBE_VERSION = 3;
+export const PROBE_VERSION = 4;
 /** The probe's image size (px). */
 export const PROBE_PX = 96;
 
@@ -338,11 +339,9 @@ export function readProbe(file: string, key: string): OneDnnProbe | null {
   }
 }
 
-/** Writes a probe atomically (a temporary file in the same folder, renamed over `file`). */
-export function writeProbe(file: string, probe: OneDnnProbe): void {
-  const tmp = `${file}.${Deno.pid}.tmp`;
-  Deno.writeTextFileSync(tmp, JSON.stringify(probe, null, 2) + "\n");
-  Deno.renameSync(tmp, file);
+/** Writes a probe atomically (lib/io's `writeFileAtomic`). */
+export async function writeProbe(file: string, probe: OneDnnProbe): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(probe, null, 2) + "\n");
 }
 
 /** Options of {@linkcode resolveOneDnn} (all but `libtensorflow` have defaults). */
@@ -409,7 +408,7 @@ export async function resolveOneDnn(o: ResolveOptions): Promise<OneDnnDecision> 
         date: new Date().toISOString(),
         tries,
       };
-      if (probeIsSound(probe)) writeProbe(file, probe);
+      if (probeIsSound(probe)) await writeProbe(file, probe);
     } finally {
       try {
         Deno.removeSync(lock);
