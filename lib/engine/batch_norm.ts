@@ -14,6 +14,7 @@ import * as tf from "@tensorflow/tfjs";
 
 import { type NativeBackend, nativeBackend } from "./native.ts";
 import { reluGradKernel, reluKernel } from "./relu.ts";
+import { oneDnnInUse } from "./onednn.ts";
 
 function bnAttrs(b: NativeBackend, epsilon: number) {
   const t = b.binding;
@@ -99,13 +100,24 @@ export function fusedBatchNormTraining(
     const [xi, s, o, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
     const empty = tf.tensor1d([], "float32");
     // Outputs: y, batch_mean, batch_variance (unbiased), reserve spaces 1..3.
+    // With oneDNN on and a ReLU to follow, oneDNN's batch norm applies it in
+    // the same pass (`_MklNativeFusedBatchNormEx`, what TensorFlow's graphs
+    // use; its reserve spaces feed the same gradient op, results identical).
+    const fuse = relu && oneDnnInUse();
+    const t = b.binding;
     const [y, bMean, bVarUnbiased, r1, r2, r3] = b.executeMultipleOutputs(
-      "FusedBatchNormV3",
-      [...bnAttrs(b, epsilon), {
-        name: "exponential_avg_factor",
-        type: b.binding.TF_ATTR_FLOAT,
-        value: 1,
-      }],
+      fuse ? "_MklNativeFusedBatchNormEx" : "FusedBatchNormV3",
+      [
+        ...bnAttrs(b, epsilon),
+        { name: "exponential_avg_factor", type: t.TF_ATTR_FLOAT, value: 1 },
+        ...(fuse
+          ? [
+            { name: "activation_mode", type: t.TF_ATTR_STRING, value: "Relu" },
+            { name: "num_side_inputs", type: t.TF_ATTR_INT, value: 0 },
+            { name: "_kernel", type: t.TF_ATTR_STRING, value: "MklNameChangeOp" },
+          ]
+          : []),
+      ],
       [xi, s, o, empty, empty],
       6,
     );
@@ -114,7 +126,7 @@ export function fusedBatchNormTraining(
     variance = tf.keep(tf.mul(bVarUnbiased, n > 1 ? (n - 1) / n : 1) as tf.Tensor1D);
     // With relu, the normalized tensor lives only inside this function: the
     // output (what ReluGrad needs) is all that is kept.
-    const out = relu ? reluKernel(b, y) : y;
+    const out = relu && !fuse ? reluKernel(b, y) : y;
     save(relu ? [xi, s, r1, r2, r3, out] : [xi, s, r1, r2, r3]);
     return {
       value: out as tf.Tensor4D,
