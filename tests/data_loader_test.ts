@@ -353,6 +353,44 @@ treeTest(
   },
 );
 
+treeTest(
+  "decode workers and the main thread yield Keras' pixels exactly (max abs diff 0)",
+  async (root) => {
+    // TensorFlow's DecodeImage + ResizeBilinear / ResizeNearestNeighbor, as Keras runs them
+    const files = imageFiles(root).map((f) => f.path);
+    for (const interpolation of ["bilinear", "nearest"] as const) {
+      const { images } = await runOracle<{ images: { data?: string; error?: string }[] }>(
+        "keras_dataset.py",
+        { op: "pixels", files, channels: 3, image_size: [24, 20], interpolation },
+      );
+      for (const workers of [0, 2]) {
+        const ds = datasetFromFiles(files, null, [], {
+          batchSize: 7,
+          imageSize: [24, 20],
+          interpolation,
+          workers,
+        });
+        let i = 0;
+        for await (const { x } of ds) {
+          const xs = x.dataSync();
+          const per = xs.length / x.shape[0];
+          for (let b = 0; b < x.shape[0]; b++, i++) {
+            assert(images[i].data, `Keras failed on ${files[i]}: ${images[i].error}`);
+            const want = b64f32(images[i].data!);
+            let worst = 0;
+            for (let j = 0; j < per; j++) {
+              worst = Math.max(worst, Math.abs(xs[b * per + j] - want[j]));
+            }
+            assertEquals(worst, 0, `${files[i]} (${interpolation}, workers ${workers})`);
+          }
+          x.dispose();
+        }
+        assertEquals(i, files.length);
+      }
+    }
+  },
+);
+
 treeTest("datasetFromFiles: explicit lists, int and binary labels", async (root) => {
   const files = imageFiles(root).filter((f) => f.kind === "rgb").map((f) => f.path);
   const labels = files.map((_, i) => i % 2);

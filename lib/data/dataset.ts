@@ -14,7 +14,8 @@
  *
  * @module
  */
-import { tf } from "../engine/mod.ts";
+import { NATIVE_PACKAGE_DIR, nativeBackend, tf } from "../engine/mod.ts";
+import { join } from "node:path";
 import type { Batch, BatchDataset } from "./types.ts";
 import {
   ALLOWLIST_FORMATS,
@@ -30,7 +31,14 @@ import {
   imageHeader,
 } from "./decode.ts";
 import { type Interpolation, resizeImage } from "./resize.ts";
-import { ResizePool } from "./workers.ts";
+import { DecodePool } from "./decode_pool.ts";
+// @ts-types="./native_decode.d.ts"
+import {
+  decodeResizeNative,
+  type DecodeSpec,
+  nativeFormat,
+  type RawBinding,
+} from "./native_decode.js";
 import {
   type CacheMode,
   defaultCacheDir,
@@ -97,16 +105,17 @@ export interface LoadOptions {
   onBadFile?: "error" | "skip";
   /** Largest accepted `width * height` of a source image (decompression bombs). Default 268,402,689. */
   limitInputPixels?: number;
-  /** Images decoded at the same time (default 4). */
+  /** Images decoded at the same time (default: twice `workers`, or 4 without workers). */
   concurrency?: number;
   /** Batches prepared ahead of the consumer (default 2). */
   prefetch?: number;
   /**
-   * Web Workers that run the resize off the main thread during an epoch
-   * (started and stopped with each epoch). Default 0: the resize runs on the
-   * main thread between batches (decoding always runs in sharp's threads). On
-   * 2 cores workers gave no throughput gain (measured 67-74 vs 76-80 img/s);
-   * they help when the consumer keeps the main thread busy and cores are spare.
+   * Web Workers that decode and resize (TensorFlow's kernels, each worker with
+   * its own copy of the native addon), started when an epoch first needs to
+   * decode and stopped at its end. Default: the cores this process may use
+   * (`navigator.hardwareConcurrency`, which follows `taskset`). 0 decodes on
+   * the main thread. Without the native engine (pure-JS tfjs) decoding runs
+   * in sharp's threads and this is ignored.
    */
   workers?: number;
   /**
@@ -134,10 +143,40 @@ export interface ImageDatasetOptions extends LoadOptions {
   allowEmptyClasses?: boolean;
 }
 
+/** Where one image of an epoch comes from: a disk cache record, or pixels in hand. */
+type Source = { record: number } | { pixels: Float32Array | Uint8Array };
+
 interface Loaded {
   index: number;
-  image?: Float32Array;
+  source?: Source;
   error?: Error;
+}
+
+/** The path of the native addon the decode workers load. */
+const ADDON = join(NATIVE_PACKAGE_DIR, "lib", "napi-v8", "tfjs_binding.node");
+
+/** A uint8 batch as a float32 tensor: one copy into TensorFlow and its Cast kernel. */
+function floatTensor(u8: Uint8Array, shape: [number, number, number, number]): tf.Tensor4D {
+  const backend = nativeBackend();
+  if (!backend) return tf.tensor4d(toFloat32(u8), shape, "float32");
+  const b = backend.binding as unknown as RawBinding;
+  const id = b.createTensor(shape, b.TF_UINT8, u8);
+  try {
+    const [out] = b.executeOp(
+      "Cast",
+      [
+        { name: "SrcT", type: b.TF_ATTR_TYPE, value: b.TF_UINT8 },
+        { name: "DstT", type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+        { name: "Truncate", type: b.TF_ATTR_BOOL, value: false },
+      ],
+      [id],
+      1,
+    );
+    const nb = backend as unknown as { createOutputTensor(m: typeof out): tf.Tensor };
+    return nb.createOutputTensor(out) as tf.Tensor4D;
+  } finally {
+    b.deleteTensor(id);
+  }
 }
 
 const SUPPORTED_INTERPOLATIONS = ["bilinear", "nearest"];
@@ -319,14 +358,15 @@ export class ImageDataset implements BatchDataset {
         }
       }
       const variant = JSON.stringify({
-        v: 1,
+        v: 2,
         size: this.imageSize,
         channels: this.channels,
         interpolation: options.interpolation ?? "bilinear",
         crop: !!options.cropToAspectRatio,
         pad: !!options.padToAspectRatio,
       });
-      this.diskCache = new DiskCache(dir, variant);
+      const [h, w] = this.imageSize;
+      this.diskCache = new DiskCache(dir, variant, this.filePaths, h * w * this.channels);
     } else this.diskCache = null;
     if (this.labelMode && this.labels.length !== this.filePaths.length) {
       throw new Error(
@@ -371,51 +411,98 @@ export class ImageDataset implements BatchDataset {
     return bufferShuffleOrder(n, buffer, new MT19937(epochSeed(this.seed, epoch)));
   }
 
+  /** What the decoders are asked for. */
+  get #spec(): DecodeSpec {
+    return {
+      channels: this.channels as 1 | 3 | 4,
+      size: this.imageSize,
+      interpolation: (this.#opts.interpolation ?? "bilinear").toLowerCase() as Interpolation,
+      cropToAspectRatio: !!this.#opts.cropToAspectRatio,
+      padToAspectRatio: !!this.#opts.padToAspectRatio,
+      limitInputPixels: this.#opts.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS,
+    };
+  }
+
+  /** Decode workers to start for an epoch (0: decode on the main thread). */
+  get #workerCount(): number {
+    if (!nativeBackend()) return 0;
+    const n = this.#opts.workers ?? navigator.hardwareConcurrency ?? 1;
+    if (!(Number.isInteger(n) && n >= 0)) {
+      throw new Error(`\`workers\` must be a non-negative integer, received: ${n}`);
+    }
+    return n;
+  }
+
   /**
-   * Loads one file: cached uint8, or decode + resize (float32 0-255), the
-   * resize in `pool` when given.
+   * Decodes and resizes one file, without looking in the caches but filling
+   * them: float32 pixels (0-255), or uint8 ones (rounded) when a cache is on.
+   * In `pool`'s workers when given, else on this thread: TensorFlow's kernels
+   * on the native engine (Keras' pixels exactly), sharp + resize.ts elsewhere.
+   *
+   * @throws {ImageDecodeError} naming the file.
    */
-  async loadImage(path: string, pool?: ResizePool): Promise<Float32Array> {
-    const [h, w] = this.imageSize;
-    const len = h * w * this.channels;
+  async decodeFile(path: string, pool?: DecodePool): Promise<Float32Array | Uint8Array> {
+    const mode = this.#opts.cache ?? false;
+    const round = mode !== false;
+    const spec = this.#spec;
+    let out: Float32Array | Uint8Array | null = pool ? await pool.decode(path, spec, round) : null;
+    if (out === null) {
+      let bytes: Uint8Array;
+      try {
+        bytes = await Deno.readFile(path);
+      } catch (e) {
+        throw new ImageDecodeError(path, (e as Error).message);
+      }
+      const backend = nativeBackend();
+      let f32: Float32Array;
+      if (backend && nativeFormat(bytes)) {
+        f32 = decodeResizeNative(backend.binding as unknown as RawBinding, bytes, spec, path);
+      } else {
+        const img = await decodeImage(bytes, {
+          channels: spec.channels,
+          limitInputPixels: spec.limitInputPixels,
+          file: path,
+        });
+        f32 = resizeImage(img, spec.size, spec);
+      }
+      out = round ? toUint8(f32) : f32;
+    }
+    if (mode === "memory") this.#memory.set(path, out as Uint8Array);
+    else if (mode === "disk") {
+      const r = this.diskCache!.recordOf(path);
+      if (r >= 0) this.diskCache!.write(r, out as Uint8Array);
+    }
+    return out;
+  }
+
+  /**
+   * Loads one file: from the cache when it holds it (uint8 values), else
+   * decoded + resized (see {@linkcode decodeFile}).
+   * @returns float32 `h * w * c`, 0-255.
+   */
+  async loadImage(path: string): Promise<Float32Array> {
+    const src = this.#cached(path);
+    let px: Float32Array | Uint8Array;
+    if (src && "record" in src) {
+      px = new Uint8Array(this.diskCache!.recordBytes);
+      if (this.diskCache!.read(src.record, 1, px, 0).length) px = await this.decodeFile(path);
+    } else px = src ? src.pixels : await this.decodeFile(path);
+    return px instanceof Float32Array ? px : toFloat32(px);
+  }
+
+  /** The cache's copy of `path`, or null (counted as a miss). */
+  #cached(path: string): Source | null {
     const mode = this.#opts.cache ?? false;
     if (mode === "memory") {
       const m = this.#memory.get(path);
-      if (m) return toFloat32(m);
-    } else if (mode === "disk") {
-      const d = await this.diskCache!.get(path, len);
-      if (d) return toFloat32(d);
+      return m ? { pixels: m } : null;
     }
-    let bytes: Uint8Array;
-    try {
-      bytes = await Deno.readFile(path);
-    } catch (e) {
-      throw new ImageDecodeError(path, (e as Error).message);
+    if (mode === "disk") {
+      const r = this.diskCache!.recordOf(path);
+      if (r >= 0 && this.diskCache!.has(r)) return { record: r };
+      this.diskCache!.stats.misses++;
     }
-    const img = await decodeImage(bytes, {
-      channels: this.channels as 1 | 3 | 4,
-      limitInputPixels: this.#opts.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS,
-      file: path,
-    });
-    const resizeOptions = {
-      interpolation: (this.#opts.interpolation ?? "bilinear").toLowerCase() as Interpolation,
-      cropToAspectRatio: this.#opts.cropToAspectRatio,
-      padToAspectRatio: this.#opts.padToAspectRatio,
-    };
-    let out: Float32Array;
-    if (pool) {
-      out = await pool.resize(img, this.imageSize, resizeOptions).catch(async (e) => {
-        // the pool took img's buffer: decode again and resize here
-        console.warn(`resize worker failed (${(e as Error).message}); resizing on the main thread`);
-        const again = await decodeImage(bytes, { channels: img.channels as 1 | 3 | 4, file: path });
-        return resizeImage(again, this.imageSize, resizeOptions);
-      });
-    } else out = resizeImage(img, this.imageSize, resizeOptions);
-    if (mode === false) return out;
-    const u8 = toUint8(out);
-    if (mode === "memory") this.#memory.set(path, u8);
-    else await this.diskCache!.set(path, u8);
-    return toFloat32(u8);
+    return null;
   }
 
   /**
@@ -424,13 +511,19 @@ export class ImageDataset implements BatchDataset {
    * removed from `filePaths` / `labels` and listed in `skippedFiles`.
    */
   async validate(mode: "decode" | "header" = "decode"): Promise<SkippedFile[]> {
-    const limiter = new Limiter(this.#opts.concurrency ?? 4);
     const limit = this.#opts.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
     const bad: SkippedFile[] = [];
-    await Promise.all(this.filePaths.map((path) =>
-      limiter.run(async () => {
-        try {
-          if (mode === "header") {
+    if (mode === "decode") {
+      // the epoch pipeline (workers, caches filled) over every file, errors collected
+      const all = this.filePaths.map((_, i) => i);
+      for await (const _ of this.#items(all, (path, e) => bad.push({ path, error: e.message }))) {
+        // decoded (and cached when a cache is on)
+      }
+    } else {
+      const limiter = new Limiter(this.#opts.concurrency ?? 4);
+      await Promise.all(this.filePaths.map((path) =>
+        limiter.run(async () => {
+          try {
             let bytes: Uint8Array;
             try {
               bytes = await Deno.readFile(path);
@@ -444,12 +537,12 @@ export class ImageDataset implements BatchDataset {
                 `${width}x${height} exceeds the pixel limit ${limit}`,
               );
             }
-          } else await this.loadImage(path);
-        } catch (e) {
-          bad.push({ path, error: (e as Error).message });
-        }
-      })
-    ));
+          } catch (e) {
+            bad.push({ path, error: (e as Error).message });
+          }
+        })
+      ));
+    }
     if (bad.length === 0) return [];
     bad.sort((a, b) => this.filePaths.indexOf(a.path) - this.filePaths.indexOf(b.path));
     if ((this.#opts.onBadFile ?? "error") === "error") {
@@ -474,33 +567,37 @@ export class ImageDataset implements BatchDataset {
   }
 
   /**
-   * One epoch of single images, decoded ahead with bounded concurrency:
-   * `{image, label, path}`; `image` is float32 `h*w*c`. Advances `epoch`
-   * unless `epoch` is given.
+   * The images of `order` (indices into `filePaths`) in that order, as cache
+   * records or pixels, decoded ahead with bounded concurrency (in a pool of
+   * decode workers, started on the first decode). A file that fails goes to
+   * `onError` when given (validation), else is skipped (`onBadFile: "skip"`)
+   * or thrown.
    */
-  async *samples(
-    epoch?: number,
-  ): AsyncGenerator<{ image: Float32Array; label: number | null; path: string; index: number }> {
-    const e = epoch ?? this.#epoch++;
-    const order = this.order(e);
-    const concurrency = Math.max(1, this.#opts.concurrency ?? 4);
-    const ahead = Math.max(
-      concurrency,
-      (this.batchSize ?? 1) * Math.max(1, this.#opts.prefetch ?? 2),
-    );
-    const limiter = new Limiter(concurrency);
+  async *#items(
+    order: number[],
+    onError?: (path: string, e: Error) => void,
+  ): AsyncGenerator<{ index: number; source: Source }> {
+    const nWorkers = order.length > 1 ? this.#workerCount : 0;
+    const inFlight = Math.max(1, this.#opts.concurrency ?? (nWorkers > 0 ? 2 * nWorkers : 4));
+    const ahead = Math.max(inFlight, (this.batchSize ?? 1) * Math.max(1, this.#opts.prefetch ?? 2));
+    const limiter = new Limiter(inFlight);
     const skip = (this.#opts.onBadFile ?? "error") === "skip";
     const paths = this.filePaths;
     const queue: Promise<Loaded>[] = [];
-    const nWorkers = this.#opts.workers ?? 0;
-    const pool = nWorkers > 0 && order.length > 1 ? new ResizePool(nWorkers) : undefined;
+    let pool: DecodePool | undefined;
     let next = 0;
     const fill = () => {
       while (queue.length < ahead && next < order.length) {
         const index = order[next++];
+        const cached = this.#cached(paths[index]);
+        if (cached) {
+          queue.push(Promise.resolve({ index, source: cached }));
+          continue;
+        }
+        if (nWorkers > 0 && !pool) pool = new DecodePool(nWorkers, ADDON);
         queue.push(
-          limiter.run(() => this.loadImage(paths[index], pool)).then(
-            (image) => ({ index, image }),
+          limiter.run(() => this.decodeFile(paths[index], pool)).then(
+            (pixels) => ({ index, source: { pixels } }),
             (error) => ({ index, error }),
           ),
         );
@@ -512,16 +609,12 @@ export class ImageDataset implements BatchDataset {
         const r = await queue.shift()!;
         fill();
         if (r.error) {
-          if (!skip) throw r.error;
-          this.#recordBad(paths[r.index], r.error.message);
+          if (onError) onError(paths[r.index], r.error);
+          else if (skip) this.#recordBad(paths[r.index], r.error.message);
+          else throw r.error;
           continue;
         }
-        yield {
-          image: r.image!,
-          label: this.labelMode ? this.labels[r.index] : null,
-          path: paths[r.index],
-          index: r.index,
-        };
+        yield { index: r.index, source: r.source! };
       }
     } finally {
       // stop launching; let in-flight loads settle, then stop the workers
@@ -533,15 +626,78 @@ export class ImageDataset implements BatchDataset {
     }
   }
 
-  #makeBatch(items: { image: Float32Array; label: number | null }[]): Batch {
+  /**
+   * One epoch of single images, decoded ahead with bounded concurrency:
+   * `{image, label, path}`; `image` is float32 `h*w*c`. Advances `epoch`
+   * unless `epoch` is given.
+   */
+  async *samples(
+    epoch?: number,
+  ): AsyncGenerator<{ image: Float32Array; label: number | null; path: string; index: number }> {
+    const e = epoch ?? this.#epoch++;
+    const per = this.imageSize[0] * this.imageSize[1] * this.channels;
+    for await (const { index, source } of this.#items(this.order(e))) {
+      const path = this.filePaths[index];
+      let px: Float32Array | Uint8Array;
+      if ("record" in source) {
+        px = new Uint8Array(per);
+        if (this.diskCache!.read(source.record, 1, px, 0).length) px = await this.decodeFile(path);
+      } else px = source.pixels;
+      yield {
+        image: px instanceof Float32Array ? px : toFloat32(px),
+        label: this.labelMode ? this.labels[index] : null,
+        path,
+        index,
+      };
+    }
+  }
+
+  /**
+   * One batch from its images: float32 pixels copied in; with a cache, uint8
+   * ones, where runs of neighbouring disk records are one read each (a whole
+   * unshuffled batch is one read), converted to float32 once for the batch.
+   */
+  async #makeBatch(items: { index: number; source: Source }[]): Promise<Batch> {
     const [h, w] = this.imageSize;
     const c = this.channels;
     const per = h * w * c;
-    const xs = new Float32Array(items.length * per);
-    items.forEach((it, i) => xs.set(it.image, i * per));
-    const x = tf.tensor4d(xs, [items.length, h, w, c], "float32");
+    const n = items.length;
+    const shape: [number, number, number, number] = [n, h, w, c];
+    let x: tf.Tensor4D;
+    if ((this.#opts.cache ?? false) === false) {
+      const xs = new Float32Array(n * per);
+      items.forEach((it, i) => xs.set((it.source as { pixels: Float32Array }).pixels, i * per));
+      x = tf.tensor4d(xs, shape, "float32");
+    } else {
+      const xs = new Uint8Array(n * per);
+      const redo: number[] = [];
+      for (let i = 0; i < n;) {
+        const src = items[i].source;
+        if ("pixels" in src) {
+          xs.set(src.pixels, i * per);
+          i++;
+          continue;
+        }
+        let k = 1;
+        while (i + k < n) {
+          const s = items[i + k].source;
+          if (!("record" in s) || s.record !== src.record + k) break;
+          k++;
+        }
+        for (const bad of this.diskCache!.read(src.record, k, xs, i * per)) {
+          redo.push(i + bad - src.record);
+        }
+        i += k;
+      }
+      // torn or corrupt records: decode again (and rewrite them)
+      for (const i of redo) {
+        this.diskCache!.stats.misses++;
+        xs.set(await this.decodeFile(this.filePaths[items[i].index]), i * per);
+      }
+      x = floatTensor(xs, shape);
+    }
     let y: tf.Tensor | null = null;
-    const labels = items.map((it) => it.label ?? 0);
+    const labels = items.map((it) => (this.labelMode ? this.labels[it.index] : 0));
     if (this.labelMode === "int") y = tf.tensor1d(labels, "int32");
     else if (this.labelMode === "binary") y = tf.tensor2d(labels, [labels.length, 1], "float32");
     else if (this.labelMode === "categorical") {
@@ -559,9 +715,9 @@ export class ImageDataset implements BatchDataset {
     const bs = this.batchSize ?? 1;
     const map = this.#opts.map;
     let step = 0;
-    let pending: { image: Float32Array; label: number | null }[] = [];
-    const emit = (): Batch => {
-      let batch = this.#makeBatch(pending);
+    let pending: { index: number; source: Source }[] = [];
+    const emit = async (): Promise<Batch> => {
+      let batch = await this.#makeBatch(pending);
       pending = [];
       if (map) {
         const input = batch;
@@ -572,11 +728,11 @@ export class ImageDataset implements BatchDataset {
       step++;
       return batch;
     };
-    for await (const s of this.samples(epoch)) {
-      pending.push(s);
-      if (pending.length === bs) yield emit();
+    for await (const it of this.#items(this.order(epoch))) {
+      pending.push(it);
+      if (pending.length === bs) yield await emit();
     }
-    if (pending.length > 0) yield emit();
+    if (pending.length > 0) yield await emit();
   }
 }
 

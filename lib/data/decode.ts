@@ -9,6 +9,10 @@
  */
 import sharp from "sharp";
 import { nativeBackend, tf } from "../engine/mod.ts";
+// @ts-types="./image_format.d.ts"
+import { ImageDecodeError, type ImageFormat, jpegFrame, sniffFormat } from "./image_format.js";
+
+export { ImageDecodeError, jpegFrame, sniffFormat };
 
 /** A decoded image: `height * width * channels` bytes, row-major, interleaved. */
 export interface RawImage {
@@ -32,44 +36,14 @@ export interface DecodeOptions {
   file?: string;
 }
 
-/** Thrown for a file that cannot be decoded; `file` names it. */
-export class ImageDecodeError extends Error {
-  /** The file that failed. */
-  readonly file: string;
-  constructor(file: string, reason: string) {
-    super(`Cannot decode image ${JSON.stringify(file)}: ${reason}`);
-    this.name = "ImageDecodeError";
-    this.file = file;
-  }
-}
-
 /** Default pixel limit (same as sharp's: 0x3FFF * 0x3FFF ~ 268 M). */
 export const DEFAULT_LIMIT_INPUT_PIXELS = 0x3fff * 0x3fff;
-
-type Format = "png" | "jpeg" | "gif" | "bmp" | "webp";
-
-/** The format by magic bytes (as TF does), or null. */
-export function sniffFormat(b: Uint8Array): Format | null {
-  if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) {
-    return "png";
-  }
-  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "jpeg";
-  if (b.length >= 6 && b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38) {
-    return "gif";
-  }
-  if (b.length >= 2 && b[0] === 0x42 && b[1] === 0x4d) return "bmp";
-  if (
-    b.length >= 12 && b[0] === 0x52 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x46 &&
-    b[8] === 0x57 && b[9] === 0x45 && b[10] === 0x42 && b[11] === 0x50
-  ) return "webp";
-  return null;
-}
 
 /** Reads the size from the header without decoding pixels. */
 export async function imageHeader(
   bytes: Uint8Array,
   file = "<buffer>",
-): Promise<{ width: number; height: number; format: Format }> {
+): Promise<{ width: number; height: number; format: ImageFormat }> {
   const format = sniffFormat(bytes);
   if (bytes.length === 0) throw new ImageDecodeError(file, "empty file (0 bytes)");
   if (!format) {
@@ -241,32 +215,6 @@ export async function decodeImage(
     if (e instanceof ImageDecodeError) throw e;
     throw new ImageDecodeError(file, (e as Error).message);
   }
-}
-
-/** A JPEG's frame header (SOFn): size and colour components, or null when none is found. */
-export function jpegFrame(
-  b: Uint8Array,
-): { width: number; height: number; components: number } | null {
-  let i = 2;
-  while (i + 9 < b.length) {
-    if (b[i] !== 0xff) return null;
-    const m = b[i + 1];
-    if (m === 0xff) {
-      i++;
-      continue;
-    }
-    const len = (b[i + 2] << 8) | b[i + 3];
-    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
-      return {
-        height: (b[i + 5] << 8) | b[i + 6],
-        width: (b[i + 7] << 8) | b[i + 8],
-        components: b[i + 9],
-      };
-    }
-    if (m === 0xd9 || m === 0xda) return null;
-    i += 2 + len;
-  }
-  return null;
 }
 
 /** Number of colour components in a JPEG's frame header (4 = CMYK/YCCK), or 0. */

@@ -33,7 +33,8 @@ export {
   type RawImage,
 } from "./decode.ts";
 export { type Interpolation, resizeImage, type ResizeOptions } from "./resize.ts";
-export { type CacheMode, DiskCache } from "./cache.ts";
+export { type CacheMode, checksum, DiskCache } from "./cache.ts";
+export { DecodePool } from "./decode_pool.ts";
 export * from "./scan.ts";
 export * from "./balance.ts";
 export * from "./augment.ts";

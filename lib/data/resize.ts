@@ -7,6 +7,8 @@
  * @module
  */
 import type { RawImage } from "./decode.ts";
+// @ts-types="./native_decode.d.ts"
+import { aspectPlan } from "./native_decode.js";
 
 /** Resize methods reproduced exactly. */
 export type Interpolation = "bilinear" | "nearest";
@@ -158,33 +160,21 @@ export function resizeImage(
   const method = options.interpolation ?? "bilinear";
   const c = img.channels;
   const out = new Float32Array(outH * outW * c);
-  const { width, height } = img;
-  if (options.cropToAspectRatio && options.padToAspectRatio) {
-    throw new Error("Only one of `padToAspectRatio`, `cropToAspectRatio` can be set to `true`.");
-  }
-  if (options.cropToAspectRatio) {
-    // Keras smart_resize (dynamic-shape branch: float32 divisions, truncation)
-    let ch = Math.trunc(f(f(width * outH) / outW));
-    ch = Math.max(Math.min(height, ch), 1);
-    let cw = Math.trunc(f(f(height * outW) / outH));
-    cw = Math.max(Math.min(width, cw), 1);
-    const y0 = Math.trunc(f(height - ch) / 2);
-    const x0 = Math.trunc(f(width - cw) / 2);
-    resizeWindow(img, y0, x0, ch, cw, outH, outW, method, out, 0, outW);
-  } else if (options.padToAspectRatio) {
-    // TF resize_with_pad: fit inside, floor the size, centre with zero padding
-    const ratio = Math.max(f(width / outW), f(height / outH));
-    const rhf = f(height / ratio);
-    const rwf = f(width / ratio);
-    const rh = Math.floor(rhf);
-    const rw = Math.floor(rwf);
-    const ph = Math.max(0, Math.floor(f(f(outH - rhf) / 2)));
-    const pw = Math.max(0, Math.floor(f(f(outW - rwf) / 2)));
-    if (rh > 0 && rw > 0) {
-      resizeWindow(img, 0, 0, height, width, rh, rw, method, out, ph * outW + pw, outW);
-    }
-  } else {
-    resizeWindow(img, 0, 0, height, width, outH, outW, method, out, 0, outW);
+  const p = aspectPlan(img.width, img.height, size, options);
+  if (p.outH > 0 && p.outW > 0) {
+    resizeWindow(
+      img,
+      p.y0,
+      p.x0,
+      p.h,
+      p.w,
+      p.outH,
+      p.outW,
+      method,
+      out,
+      p.padTop * outW + p.padLeft,
+      outW,
+    );
   }
   return out;
 }

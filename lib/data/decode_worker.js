@@ -1,0 +1,55 @@
+/**
+ * Web Worker entry of DecodePool (decode_pool.ts): loads its own copy of the
+ * native addon's binding (one TensorFlow eager context per worker; the
+ * binding's ops run synchronously on the calling thread) and decodes +
+ * resizes files with TensorFlow's kernels (native_decode.js). Plain
+ * JavaScript importing only JavaScript, so a worker starts in ~0.1 s even
+ * under `deno test` (which type-checks TypeScript worker graphs each time).
+ *
+ * Messages: `{init: addonPath}` first (reply `{ready: true}` or
+ * `{ready: false, error}`), then `{id, path, spec, round}`; replies
+ * `{id, data}` (float32, or uint8 rounded when `round`; transferred),
+ * `{id, error, file}`, or `{id, fallback: true}` for a format this path does
+ * not handle (or when the addon did not load): the main thread decodes it.
+ *
+ * @module
+ */
+import { createRequire } from "node:module";
+import { ImageDecodeError } from "./image_format.js";
+import { decodeResizeNative, nativeFormat, toUint8 } from "./native_decode.js";
+
+const scope = /** @type {any} */ (self);
+/** The binding (RawBinding in native_decode.d.ts), once loaded. */
+let binding = null;
+
+scope.onmessage = (/** @type {MessageEvent} */ e) => {
+  const m = e.data;
+  if ("init" in m) {
+    try {
+      binding = createRequire(import.meta.url)(m.init);
+      scope.postMessage({ ready: true });
+    } catch (err) {
+      scope.postMessage({ ready: false, error: String(err?.message ?? err) });
+    }
+    return;
+  }
+  const { id, path, spec, round } = m;
+  try {
+    let bytes;
+    try {
+      bytes = Deno.readFileSync(path);
+    } catch (err) {
+      throw new ImageDecodeError(path, String(err?.message ?? err));
+    }
+    if (!binding || !nativeFormat(bytes)) {
+      scope.postMessage({ id, fallback: true });
+      return;
+    }
+    const out = decodeResizeNative(binding, bytes, spec, path);
+    const data = round ? toUint8(out) : out;
+    scope.postMessage({ id, data }, [data.buffer]);
+  } catch (err) {
+    const reason = err instanceof ImageDecodeError ? err.reason : String(err?.message ?? err);
+    scope.postMessage({ id, error: reason, file: path });
+  }
+};

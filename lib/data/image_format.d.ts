@@ -1,0 +1,24 @@
+/** Types of image_format.js. @module */
+
+/** Thrown for a file that cannot be decoded; `file` names it. */
+export declare class ImageDecodeError extends Error {
+  /** The file that failed. */
+  readonly file: string;
+  /** Why, without the file name. */
+  readonly reason: string;
+  constructor(file: string, reason: string);
+}
+
+/** An image format recognised by its magic bytes. */
+export type ImageFormat = "png" | "jpeg" | "gif" | "bmp" | "webp";
+
+/** The format by magic bytes (as TF does), or null. */
+export declare function sniffFormat(b: Uint8Array): ImageFormat | null;
+
+/** A JPEG's frame header (SOFn): size and colour components, or null when none is found. */
+export declare function jpegFrame(
+  b: Uint8Array,
+): { width: number; height: number; components: number } | null;
+
+/** Width and height from the header of a PNG, GIF, BMP or JPEG, or null. */
+export declare function headerSize(b: Uint8Array): { width: number; height: number } | null;

@@ -1,0 +1,193 @@
+/**
+ * The disk cache of resized images (lib/data/cache.ts) and the decode
+ * workers (lib/data/decode_pool.ts) on the native engine: records survive
+ * later runs, a changed, corrupt, torn or half-written record is decoded
+ * again (never read as valid), two builders at once agree, and the workers
+ * give the main thread's pixels and its errors, naming the file.
+ */
+import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { join } from "node:path";
+import { encode } from "./data_fixtures.ts";
+import {
+  checksum,
+  DiskCache,
+  ImageDataset,
+  imageDatasetFromDirectory,
+  type LoadOptions,
+} from "../lib/data/mod.ts";
+import { initEngine, tf } from "../lib/engine/mod.ts";
+
+await initEngine({ quiet: true });
+
+async function tree(perClass = 5): Promise<string> {
+  const root = await Deno.makeTempDir({ prefix: "acmc-cache-data-" });
+  let seed = 1;
+  for (const cls of ["a", "b"]) {
+    await Deno.mkdir(join(root, cls));
+    for (let i = 0; i < perClass; i++) {
+      await Deno.writeFile(join(root, cls, `${i}.png`), await encode("rgb", 20 + i, 17, seed++));
+    }
+  }
+  return root;
+}
+
+/** Every pixel of one pass, in order. */
+async function pixelsOf(ds: ImageDataset): Promise<number[]> {
+  const xs: number[] = [];
+  for await (const { x, y } of ds) {
+    xs.push(...x.dataSync());
+    x.dispose();
+    y?.dispose();
+  }
+  return xs;
+}
+
+const base: LoadOptions = { imageSize: [9, 11], batchSize: 4, shuffle: false, verbose: false };
+
+async function setup() {
+  const root = await tree();
+  const cacheDir = await Deno.makeTempDir({ prefix: "acmc-cache-" });
+  const opts = { ...base, cache: "disk" as const, cacheDir };
+  // the uncached pixels, rounded: what every cached pass must yield
+  const plain = await pixelsOf(await imageDatasetFromDirectory(root, base));
+  const want = plain.map((v) => Math.round(v));
+  const first = await imageDatasetFromDirectory(root, opts);
+  assertEquals(await pixelsOf(first), want);
+  assertEquals(first.diskCache!.stats, { hits: 0, misses: 10, writes: 10 });
+  const done = async () => {
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(cacheDir, { recursive: true });
+  };
+  return { root, cacheDir, opts, want, path: first.diskCache!.path, done };
+}
+
+Deno.test("checksum: word-wise and byte-wise agree; one changed byte changes it", () => {
+  const b = new Uint8Array(1027).map((_, i) => (i * 31) & 255);
+  const shifted = new Uint8Array(1028);
+  shifted.set(b, 1);
+  assertEquals(checksum(shifted.subarray(1)), checksum(b));
+  const c = b.slice();
+  c[500] ^= 1;
+  assert(checksum(c) !== checksum(b));
+});
+
+Deno.test("disk cache: one file, read whole by a later run; a changed file is decoded again", async () => {
+  const { root, cacheDir, opts, want, path, done } = await setup();
+  assertEquals([...Deno.readDirSync(cacheDir)].map((e) => e.name), [path.split("/").pop()]);
+  const again = await imageDatasetFromDirectory(root, opts);
+  assertEquals(await pixelsOf(again), want);
+  assertEquals(again.diskCache!.stats, { hits: 10, misses: 0, writes: 0 });
+  // same size, new mtime: stale
+  const f = join(root, "a", "2.png");
+  await Deno.utime(f, new Date(), new Date(Date.now() + 5000));
+  const touched = await imageDatasetFromDirectory(root, opts);
+  assertEquals(await pixelsOf(touched), want);
+  assertEquals(touched.diskCache!.stats, { hits: 9, misses: 1, writes: 1 });
+  // new content: the new pixels, not the cached ones
+  await Deno.writeFile(f, await encode("rgb", 30, 12, 99));
+  const changed = await imageDatasetFromDirectory(root, opts);
+  const px = await pixelsOf(changed);
+  assertEquals(changed.diskCache!.stats, { hits: 9, misses: 1, writes: 1 });
+  const fresh = await pixelsOf(await imageDatasetFromDirectory(root, base));
+  assertEquals(px, fresh.map((v) => Math.round(v)));
+  await done();
+});
+
+Deno.test("disk cache: a corrupt record or header is never read as valid", async () => {
+  const { root, opts, want, path, done } = await setup();
+  const bytes = await Deno.readFile(path);
+  // flip the last byte of the last record
+  bytes[bytes.length - 1] ^= 0x55;
+  await Deno.writeFile(path, bytes);
+  const ds = await imageDatasetFromDirectory(root, opts);
+  assertEquals(await pixelsOf(ds), want);
+  assertEquals(ds.diskCache!.stats, { hits: 9, misses: 1, writes: 1 });
+  const healed = await imageDatasetFromDirectory(root, opts);
+  assertEquals(await pixelsOf(healed), want);
+  assertEquals(healed.diskCache!.stats.hits, 10);
+  // a damaged header: the whole file is replaced
+  const b2 = await Deno.readFile(path);
+  b2[3] ^= 0xff;
+  await Deno.writeFile(path, b2);
+  const rebuilt = await imageDatasetFromDirectory(root, opts);
+  assertEquals(await pixelsOf(rebuilt), want);
+  assertEquals(rebuilt.diskCache!.stats, { hits: 0, misses: 10, writes: 10 });
+  await done();
+});
+
+Deno.test("disk cache: a crash mid-write (torn file, unfinished record, stray temp file) reads as misses", async () => {
+  const { root, cacheDir, opts, want, path, done } = await setup();
+  const size = (await Deno.stat(path)).size;
+  // the file cut in the middle of the records (a crash while the OS wrote it)
+  await Deno.truncate(path, size - 9 * 11 * 3 * 3 - 50);
+  await Deno.writeFile(`${path}.dead.tmp`, new Uint8Array(100).fill(7)); // a creation that died
+  const torn = await imageDatasetFromDirectory(root, opts);
+  assertEquals(await pixelsOf(torn), want);
+  assertEquals(torn.diskCache!.stats, { hits: 6, misses: 4, writes: 4 });
+  // a record whose bytes were written but not its entry: invalid, as write() leaves it
+  const cache = new DiskCache(cacheDir, "test", ["/nonexistent/x.png"], 4);
+  assertEquals(cache.has(0), false);
+  cache.close();
+  // a file shorter than its header (creation cut short under the final name)
+  await Deno.truncate(path, 100);
+  const short = await imageDatasetFromDirectory(root, opts);
+  assertEquals(await pixelsOf(short), want);
+  assertEquals(short.diskCache!.stats.writes, 10);
+  await done();
+});
+
+Deno.test("disk cache: two builders at once write the same records; a third run reads them all", async () => {
+  const root = await tree();
+  const cacheDir = await Deno.makeTempDir({ prefix: "acmc-cache-" });
+  const opts = { ...base, cache: "disk" as const, cacheDir };
+  const want = (await pixelsOf(await imageDatasetFromDirectory(root, base))).map(Math.round);
+  const [a, b] = await Promise.all([
+    imageDatasetFromDirectory(root, opts).then(pixelsOf),
+    imageDatasetFromDirectory(root, opts).then(pixelsOf),
+  ]);
+  assertEquals(a, want);
+  assertEquals(b, want);
+  const third = await imageDatasetFromDirectory(root, { ...opts, shuffle: true, seed: 4 });
+  await pixelsOf(third);
+  assertEquals(third.diskCache!.stats, { hits: 10, misses: 0, writes: 0 });
+  assertEquals([...Deno.readDirSync(cacheDir)].length, 1, "no temporary file left");
+  await Deno.remove(root, { recursive: true });
+  await Deno.remove(cacheDir, { recursive: true });
+});
+
+Deno.test("decode workers: same pixels as the main thread; bad files named, skipped, validated", async () => {
+  const root = await tree(6);
+  await Deno.writeFile(join(root, "a", "bad.png"), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2]));
+  const tensors = tf.memory().numTensors;
+  const pixels: number[][] = [];
+  for (const workers of [0, 1, 3]) {
+    const ds = await imageDatasetFromDirectory(root, {
+      ...base,
+      workers,
+      onBadFile: "skip",
+    });
+    pixels.push(await pixelsOf(ds));
+    assertEquals(ds.skippedFiles.map((s) => s.path), [join(root, "a", "bad.png")]);
+    assert(/Cannot decode image ".*bad\.png"/.test(ds.skippedFiles[0].error));
+  }
+  assertEquals(pixels[1], pixels[0]);
+  assertEquals(pixels[2], pixels[0]);
+  assert(pixels[0].some((v) => !Number.isInteger(v)), "float32 bilinear values, not rounded");
+  let err: Error | null = null;
+  try {
+    await pixelsOf(await imageDatasetFromDirectory(root, { ...base, workers: 2 }));
+  } catch (e) {
+    err = e as Error;
+  }
+  assert(err && /Cannot decode image ".*bad\.png"/.test(err.message), String(err));
+  const checked = await imageDatasetFromDirectory(root, {
+    ...base,
+    workers: 2,
+    validate: true,
+    onBadFile: "skip",
+  });
+  assertEquals(checked.filePaths.length, 12);
+  assertEquals(checked.skippedFiles.length, 1);
+  assertEquals(tf.memory().numTensors, tensors, "no tensor left behind");
+  await Deno.remove(root, { recursive: true });
+});
