@@ -110,9 +110,10 @@ export interface LoadOptions {
   /** Batches prepared ahead of the consumer (default 2). */
   prefetch?: number;
   /**
-   * Web Workers that decode and resize (TensorFlow's kernels, each worker with
-   * its own copy of the native addon), started when an epoch first needs to
-   * decode and stopped at its end. Default: the cores this process may use
+   * Worker threads that decode and resize (TensorFlow's kernels, each worker
+   * with its own copy of the native addon), started when an epoch first needs
+   * to decode and kept for later epochs (idle, they do not keep the process
+   * alive). Default: the cores this process may use
    * (`navigator.hardwareConcurrency`, which follows `taskset`). 0 decodes on
    * the main thread. Without the native engine (pure-JS tfjs) decoding runs
    * in sharp's threads and this is ignored.
@@ -436,16 +437,22 @@ export class ImageDataset implements BatchDataset {
   /**
    * Decodes and resizes one file, without looking in the caches but filling
    * them: float32 pixels (0-255), or uint8 ones (rounded) when a cache is on.
-   * In `pool`'s workers when given, else on this thread: TensorFlow's kernels
+   * In `pool`'s workers when given (the first `workers` of them), else on this thread: TensorFlow's kernels
    * on the native engine (Keras' pixels exactly), sharp + resize.ts elsewhere.
    *
    * @throws {ImageDecodeError} naming the file.
    */
-  async decodeFile(path: string, pool?: DecodePool): Promise<Float32Array | Uint8Array> {
+  async decodeFile(
+    path: string,
+    pool?: DecodePool,
+    workers?: number,
+  ): Promise<Float32Array | Uint8Array> {
     const mode = this.#opts.cache ?? false;
     const round = mode !== false;
     const spec = this.#spec;
-    let out: Float32Array | Uint8Array | null = pool ? await pool.decode(path, spec, round) : null;
+    let out: Float32Array | Uint8Array | null = pool
+      ? await pool.decode(path, spec, round, workers)
+      : null;
     if (out === null) {
       let bytes: Uint8Array;
       try {
@@ -594,9 +601,9 @@ export class ImageDataset implements BatchDataset {
           queue.push(Promise.resolve({ index, source: cached }));
           continue;
         }
-        if (nWorkers > 0 && !pool) pool = new DecodePool(nWorkers, ADDON);
+        if (nWorkers > 0 && !pool) pool = DecodePool.shared(nWorkers, ADDON);
         queue.push(
-          limiter.run(() => this.decodeFile(paths[index], pool)).then(
+          limiter.run(() => this.decodeFile(paths[index], pool, nWorkers)).then(
             (pixels) => ({ index, source: { pixels } }),
             (error) => ({ index, error }),
           ),
@@ -617,12 +624,8 @@ export class ImageDataset implements BatchDataset {
         yield { index: r.index, source: r.source! };
       }
     } finally {
-      // stop launching; let in-flight loads settle, then stop the workers
+      // stop launching; in-flight decodes settle in the (shared, idle-unref'd) pool
       next = order.length;
-      if (pool) {
-        await Promise.all(queue);
-        pool.close();
-      }
     }
   }
 

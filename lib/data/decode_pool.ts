@@ -1,55 +1,63 @@
 /**
- * A pool of decode Web Workers (decode_worker.ts), each with its own copy of
- * the native addon: TensorFlow's decode and resize kernels run synchronously
- * on the thread that calls them, so workers are how a first pass uses every
- * core, as tf.data's parallel map does for Keras. A dataset opens one per
- * epoch that needs decoding and closes it after (a live Worker keeps the
- * process from exiting).
+ * The decode worker threads (decode_worker.js), each with its own copy of the
+ * native addon: TensorFlow's decode and resize kernels run synchronously on
+ * the thread that calls them, so workers are how a first pass uses every
+ * core, as tf.data's parallel map does for Keras.
+ *
+ * One pool per process ({@linkcode DecodePool.shared}), grown on demand and
+ * kept between epochs and datasets (starting a worker and its TensorFlow
+ * context costs ~0.15-0.4 s). Its threads are `node:worker_threads` workers,
+ * unref'd while idle, so an idle pool never keeps the process alive; they are
+ * ref'd while decodes are pending.
  *
  * @module
  */
+import { Worker } from "node:worker_threads";
 // @ts-types="./image_format.d.ts"
 import { ImageDecodeError } from "./image_format.js";
 // @ts-types="./native_decode.d.ts"
 import type { DecodeSpec } from "./native_decode.js";
 
-type Pending = {
-  resolve: (x: Float32Array | Uint8Array | null) => void;
-  reject: (e: Error) => void;
-  w: number;
-};
+type Pixels = Float32Array | Uint8Array;
+type Pending = { resolve: (x: Pixels | null) => void; reject: (e: Error) => void; w: number };
 type Reply =
   | { ready: boolean; error?: string }
-  | {
-    id: number;
-    data?: Float32Array | Uint8Array;
-    error?: string;
-    file?: string;
-    fallback?: boolean;
-  };
+  | { id: number; data?: Pixels; error?: string; file?: string; fallback?: boolean };
 
-/** Decodes files in `n` worker threads, least busy first. */
+let shared: DecodePool | null = null;
+
+/** Decodes files in worker threads, least busy first. */
 export class DecodePool {
+  #addon: string;
   #workers: Worker[] = [];
   #busy: number[] = [];
+  #ready: Promise<boolean>[] = [];
   #pending = new Map<number, Pending>();
   #next = 0;
-  #ready: Promise<void>;
 
-  /**
-   * Starts `n` workers (n >= 1) that load the addon at `addonPath`. A worker
-   * that cannot load it is dropped; {@linkcode ready} rejects when none can.
-   */
+  /** The process' pool, with at least `n` workers loading the addon at `addonPath`. */
+  static shared(n: number, addonPath: string): DecodePool {
+    if (!shared || shared.#addon !== addonPath) {
+      shared?.close();
+      shared = new DecodePool(0, addonPath);
+    }
+    shared.grow(n);
+    return shared;
+  }
+
+  /** Starts `n` workers that load the addon at `addonPath`. */
   constructor(n: number, addonPath: string) {
-    const started: Promise<boolean>[] = [];
-    for (let i = 0; i < n; i++) {
-      const w = new Worker(new URL("./decode_worker.js", import.meta.url).href, {
-        type: "module",
-      });
+    this.#addon = addonPath;
+    this.grow(n);
+  }
+
+  /** Adds workers until there are `n`. */
+  grow(n: number): void {
+    for (let i = this.#workers.length; i < n; i++) {
+      const w = new Worker(new URL("./decode_worker.js", import.meta.url));
       let onReady: (ok: boolean) => void = () => {};
-      started.push(new Promise((r) => (onReady = r)));
-      w.onmessage = (e: MessageEvent<Reply>) => {
-        const r = e.data;
+      this.#ready.push(new Promise((r) => (onReady = r)));
+      w.on("message", (r: Reply) => {
         if ("ready" in r) {
           if (!r.ready) this.#busy[i] = Number.POSITIVE_INFINITY;
           onReady(r.ready);
@@ -59,12 +67,12 @@ export class DecodePool {
         if (!p) return;
         this.#pending.delete(r.id);
         this.#busy[p.w]--;
+        if (this.#busy[p.w] === 0) w.unref();
         if (r.data) p.resolve(r.data);
         else if (r.fallback) p.resolve(null);
         else p.reject(new ImageDecodeError(r.file ?? "<unknown>", r.error ?? "decode failed"));
-      };
-      w.onerror = (e: ErrorEvent) => {
-        e.preventDefault();
+      });
+      w.on("error", (e: Error) => {
         onReady(false);
         for (const [id, p] of this.#pending) {
           if (p.w === i) {
@@ -73,19 +81,18 @@ export class DecodePool {
           }
         }
         this.#busy[i] = Number.POSITIVE_INFINITY; // never pick it again
-      };
-      w.postMessage({ init: addonPath });
+        w.unref();
+      });
+      w.postMessage({ init: this.#addon });
+      w.unref();
       this.#workers.push(w);
       this.#busy.push(0);
     }
-    this.#ready = Promise.all(started).then((ok) => {
-      if (!ok.some(Boolean)) throw new Error("no decode worker could load the native addon");
-    });
   }
 
-  /** Resolves once the workers have loaded the addon; rejects when none could. */
-  ready(): Promise<void> {
-    return this.#ready;
+  /** Resolves to true once some worker has loaded the addon, false when none could. */
+  async ready(): Promise<boolean> {
+    return (await Promise.all(this.#ready)).some(Boolean);
   }
 
   /** Threads in the pool. */
@@ -94,20 +101,20 @@ export class DecodePool {
   }
 
   /**
-   * Decodes and resizes `path` per `spec`: float32 pixels, or uint8 rounded
-   * ones when `round`; null for a format the workers leave to decode.ts.
+   * Decodes and resizes `path` per `spec` in the least busy of the first
+   * `use` workers (default all): float32 pixels, or uint8 rounded ones when
+   * `round`; null for a format the workers leave to decode.ts.
    * @throws {ImageDecodeError} naming the file.
    */
-  decode(
-    path: string,
-    spec: DecodeSpec,
-    round: boolean,
-  ): Promise<Float32Array | Uint8Array | null> {
+  decode(path: string, spec: DecodeSpec, round: boolean, use?: number): Promise<Pixels | null> {
+    const n = Math.min(use ?? this.#workers.length, this.#workers.length);
     let w = 0;
-    for (let i = 1; i < this.#workers.length; i++) if (this.#busy[i] < this.#busy[w]) w = i;
-    if (!Number.isFinite(this.#busy[w])) return Promise.reject(new Error("no decode worker left"));
+    for (let i = 1; i < n; i++) if (this.#busy[i] < this.#busy[w]) w = i;
+    if (n === 0 || !Number.isFinite(this.#busy[w])) {
+      return Promise.reject(new Error("no decode worker left"));
+    }
     const id = this.#next++;
-    this.#busy[w]++;
+    if (this.#busy[w]++ === 0) this.#workers[w].ref();
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, w });
       this.#workers[w].postMessage({ id, path, spec, round });
@@ -120,5 +127,8 @@ export class DecodePool {
     this.#pending.clear();
     for (const w of this.#workers) w.terminate();
     this.#workers = [];
+    this.#busy = [];
+    this.#ready = [];
+    if (shared === this) shared = null;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Web Worker entry of DecodePool (decode_pool.ts): loads its own copy of the
+ * Worker thread entry of DecodePool (decode_pool.ts): loads its own copy of the
  * native addon's binding (one TensorFlow eager context per worker; the
  * binding's ops run synchronously on the calling thread) and decodes +
  * resizes files with TensorFlow's kernels (native_decode.js). Plain
@@ -15,21 +15,21 @@
  * @module
  */
 import { createRequire } from "node:module";
+import { parentPort } from "node:worker_threads";
 import { ImageDecodeError } from "./image_format.js";
 import { decodeResizeNative, nativeFormat, toUint8 } from "./native_decode.js";
 
-const scope = /** @type {any} */ (self);
+const port = /** @type {any} */ (parentPort);
 /** The binding (RawBinding in native_decode.d.ts), once loaded. */
 let binding = null;
 
-scope.onmessage = (/** @type {MessageEvent} */ e) => {
-  const m = e.data;
+port.on("message", (/** @type {any} */ m) => {
   if ("init" in m) {
     try {
       binding = createRequire(import.meta.url)(m.init);
-      scope.postMessage({ ready: true });
+      port.postMessage({ ready: true });
     } catch (err) {
-      scope.postMessage({ ready: false, error: String(err?.message ?? err) });
+      port.postMessage({ ready: false, error: String(err?.message ?? err) });
     }
     return;
   }
@@ -42,14 +42,14 @@ scope.onmessage = (/** @type {MessageEvent} */ e) => {
       throw new ImageDecodeError(path, String(err?.message ?? err));
     }
     if (!binding || !nativeFormat(bytes)) {
-      scope.postMessage({ id, fallback: true });
+      port.postMessage({ id, fallback: true });
       return;
     }
     const out = decodeResizeNative(binding, bytes, spec, path);
     const data = round ? toUint8(out) : out;
-    scope.postMessage({ id, data }, [data.buffer]);
+    port.postMessage({ id, data }, [data.buffer]);
   } catch (err) {
     const reason = err instanceof ImageDecodeError ? err.reason : String(err?.message ?? err);
-    scope.postMessage({ id, error: reason, file: path });
+    port.postMessage({ id, error: reason, file: path });
   }
-};
+});
