@@ -1,8 +1,12 @@
 /**
  * Loader benchmark: images/s of decode + resize to `size` x `size` for this
  * loader and for Keras' tf.data pipeline (`image_dataset_from_directory`
- * iterated fully, in the venv) on the same files, in one run. Prints
- * `loader_img_per_s_ratio_vs_keras: X` (target >= 2.0) and peak RSS of both.
+ * iterated fully, in the venv) on the same files, in one run, each pass in a
+ * fresh process, ABBA order: on every core and on one (`taskset -c 0`), then
+ * later runs from our disk cache. Prints `loader_img_per_s_ratio_vs_keras`
+ * (target >= 1.0), `loader_cached_img_per_s_ratio_vs_keras` (>= 3.0),
+ * `loader_scaling_N_vs_1_cores` (ours; >= 1.8 on 2 cores), Keras' scaling,
+ * TensorFlow's decode floor and peak RSS (docs/loader.md).
  *
  * Without a dataset it generates a few hundred PNGs of ACMC-like sizes
  * (50-1700 px, flat-coloured "comic" panels) in a temporary folder.
@@ -14,14 +18,16 @@
  * @module
  */
 import { join } from "node:path";
+import process from "node:process";
 import { parseCommandLine } from "../cli.ts";
 import sharp from "sharp";
 import { ROOT } from "../../lib/config/mod.ts";
 import { imageDatasetFromDirectory } from "../../lib/data/mod.ts";
-import { initEngine } from "../../lib/engine/mod.ts";
+// @ts-types="../../lib/data/native_decode.d.ts"
+import type { RawBinding } from "../../lib/data/native_decode.js";
+import { initEngine, nativeBackend } from "../../lib/engine/mod.ts";
 import { seededRandom } from "../../lib/random/mod.ts";
 import { kerasEnv } from "./train.ts";
-import zlib from "node:zlib";
 
 /** Options of {@linkcode benchLoader}. */
 export interface BenchLoaderOptions {
@@ -37,7 +43,7 @@ export interface BenchLoaderOptions {
   concurrency?: number;
   /** Alternating runs of each side; the best of each counts (default 2). */
   repeats?: number;
-  /** Resize Web Workers for our loader (default: the loader's default, 0). */
+  /** Decode workers of our loader (default: the loader's default, every core). */
   workers?: number;
 }
 
@@ -80,65 +86,42 @@ export async function generateBenchImages(count: number, seed = 1): Promise<stri
   return dir;
 }
 
-/**
- * Milliseconds per PNG that zlib alone takes to inflate the pixel data (the
- * IDAT chunks) of the PNGs among `paths`, on one thread, best of 2: a floor
- * under any PNG decoder built on zlib, before unfiltering, resizing or any
- * pipeline overhead. Null when there are no PNGs.
- */
-export async function pngInflateMs(paths: string[]): Promise<number | null> {
-  const streams: Uint8Array[] = [];
-  for (const p of paths) {
-    const b = await Deno.readFile(p);
-    if (!(b.length > 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47)) {
-      continue;
-    }
-    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    const parts: Uint8Array[] = [];
-    for (let i = 8; i + 8 <= b.length;) {
-      const n = v.getUint32(i);
-      const type = String.fromCharCode(b[i + 4], b[i + 5], b[i + 6], b[i + 7]);
-      if (type === "IDAT") parts.push(b.subarray(i + 8, i + 8 + n));
-      if (type === "IEND") break;
-      i += 12 + n;
-    }
-    const all = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
-    let at = 0;
-    for (const x of parts) all.set(x, (at += x.length) - x.length);
-    streams.push(all);
-  }
-  if (streams.length === 0) return null;
-  let best = Infinity;
-  for (let r = 0; r < 2; r++) {
-    const t0 = performance.now();
-    for (const z of streams) zlib.inflateSync(z);
-    best = Math.min(best, (performance.now() - t0) / streams.length);
-  }
-  return best;
+/** One timed pass: images, seconds, CPU seconds (all threads), peak RSS. */
+interface Pass {
+  images: number;
+  seconds: number;
+  cpuSeconds: number;
+  peakRssMb: number;
 }
 
-async function ours(
-  dir: string,
-  size: number,
-  batchSize: number,
-  concurrency?: number,
-  cache: "disk" | false = false,
-  cacheDir?: string,
-  workers?: number,
-) {
+/** Options of one pass of our loader (run in a child process by {@linkcode benchLoader}). */
+interface OursPass {
+  dir: string;
+  size: number;
+  batchSize: number;
+  concurrency?: number;
+  cache?: "disk" | false;
+  cacheDir?: string;
+  workers?: number;
+}
+
+/** One pass of our loader in this process (engine initialised first, not timed). */
+async function oursInProcess(o: OursPass): Promise<Pass> {
+  await initEngine({ quiet: true });
   let peak = Deno.memoryUsage().rss;
   const timer = setInterval(() => (peak = Math.max(peak, Deno.memoryUsage().rss)), 20);
   try {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const ds = await imageDatasetFromDirectory(dir, {
-      imageSize: [size, size],
-      batchSize,
+    const ds = await imageDatasetFromDirectory(o.dir, {
+      imageSize: [o.size, o.size],
+      batchSize: o.batchSize,
       shuffle: false,
       verbose: false,
-      concurrency,
-      cache,
-      cacheDir,
-      workers,
+      concurrency: o.concurrency,
+      cache: o.cache ?? false,
+      cacheDir: o.cacheDir,
+      workers: o.workers,
     });
     let n = 0;
     for await (const { x, y } of ds) {
@@ -146,115 +129,235 @@ async function ours(
       x.dispose();
       y?.dispose();
     }
-    return { images: n, seconds: (performance.now() - t0) / 1000, peakRssMb: peak / 2 ** 20 };
+    const seconds = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    return { images: n, seconds, cpuSeconds: (c.user + c.system) / 1e6, peakRssMb: peak / 2 ** 20 };
   } finally {
     clearInterval(timer);
   }
 }
 
-async function keras(dir: string, size: number, batchSize: number) {
-  const out = await new Deno.Command(join(ROOT, ".venv", "bin", "python"), {
-    args: [
-      join(ROOT, "tools", "bench", "keras_loader.py"),
-      dir,
-      String(size),
-      String(batchSize),
-      "1",
-    ],
+/** `taskset -c 0` when `oneCore`, to run a side on one core. */
+function pin(oneCore: boolean, cmd: string[]): string[] {
+  return oneCore ? ["taskset", "-c", "0", ...cmd] : cmd;
+}
+
+async function run(cmd: string[], env: Record<string, string>, what: string): Promise<string> {
+  const out = await new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
     clearEnv: true,
-    env: { ...kerasEnv(), TF_CPP_MIN_LOG_LEVEL: "3", TF_ENABLE_ONEDNN_OPTS: "0" },
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();
   if (!out.success) {
-    throw new Error(`keras_loader.py failed:\n${new TextDecoder().decode(out.stderr)}`);
+    throw new Error(`${what} failed:\n${new TextDecoder().decode(out.stderr).slice(-3000)}`);
   }
   const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-  const r = JSON.parse(lines[lines.length - 1]) as {
+  return lines[lines.length - 1];
+}
+
+/** One pass of our loader in a fresh process (as a later run would), on one core or all. */
+async function ours(o: OursPass, oneCore = false): Promise<Pass> {
+  const args = [
+    Deno.execPath(),
+    "run",
+    "-A",
+    new URL(import.meta.url).pathname,
+    "--child",
+    JSON.stringify(o),
+  ];
+  return JSON.parse(await run(pin(oneCore, args), Deno.env.toObject(), "our loader pass"));
+}
+
+/** One pass of Keras' loader (first epoch, nothing cached), on one core or all. */
+async function keras(dir: string, size: number, batchSize: number, oneCore = false): Promise<Pass> {
+  const cmd = [
+    join(ROOT, ".venv", "bin", "python"),
+    join(ROOT, "tools", "bench", "keras_loader.py"),
+    dir,
+    String(size),
+    String(batchSize),
+    "1",
+  ];
+  const env = { ...kerasEnv(), TF_CPP_MIN_LOG_LEVEL: "3", TF_ENABLE_ONEDNN_OPTS: "0" };
+  const r = JSON.parse(await run(pin(oneCore, cmd), env, "keras_loader.py")) as {
     images: number;
     seconds: number[];
+    cpu_seconds: number[];
     peak_rss_mb: number;
   };
-  return { images: r.images, seconds: r.seconds[0], peakRssMb: r.peak_rss_mb };
+  return {
+    images: r.images,
+    seconds: r.seconds[0],
+    cpuSeconds: r.cpu_seconds[0],
+    peakRssMb: r.peak_rss_mb,
+  };
 }
 
 /**
- * Runs the benchmark and prints images/s of both pipelines, their ratio
- * (`loader_img_per_s_ratio_vs_keras: X`) and peak RSS.
+ * CPU milliseconds per image of TensorFlow's `DecodeImage` alone (Keras'
+ * decode: no resize, no pipeline), on one thread, best of 2: what a loader
+ * that yields Keras' pixels must spend per image at the least (CPU time, so
+ * other processes on a shared machine do not inflate it).
+ */
+async function tfDecodeMs(paths: string[]): Promise<number> {
+  await initEngine({ quiet: true });
+  const backend = nativeBackend();
+  if (!backend) throw new Error("the native engine is needed for the decode floor");
+  const b = backend.binding as unknown as RawBinding;
+  const files = paths.map((p) => Deno.readFileSync(p));
+  let best = Infinity;
+  for (let r = 0; r < 2; r++) {
+    const c0 = process.cpuUsage();
+    for (const bytes of files) {
+      const input = b.createTensor([], b.TF_STRING, [bytes]);
+      const [out] = b.executeOp(
+        "DecodeImage",
+        [
+          { name: "channels", type: b.TF_ATTR_INT, value: 3 },
+          { name: "dtype", type: b.TF_ATTR_TYPE, value: b.TF_UINT8 },
+          { name: "expand_animations", type: b.TF_ATTR_BOOL, value: false },
+        ],
+        [input],
+        1,
+      );
+      b.deleteTensor(input);
+      b.deleteTensor(out.id);
+    }
+    const c = process.cpuUsage(c0);
+    best = Math.min(best, (c.user + c.system) / 1000 / files.length);
+  }
+  return best;
+}
+
+const rate = (p: Pass) => p.images / p.seconds;
+const fmt = (x: number) => x.toFixed(1);
+
+/**
+ * Best of `repeats` alternating pairs in ABBA order (a b, b a, a b, ...): the
+ * machine's drift hits both sides alike.
+ */
+async function abba(
+  repeats: number,
+  a: () => Promise<Pass>,
+  b: () => Promise<Pass>,
+  label: string,
+): Promise<[Pass, Pass]> {
+  let best: [Pass | null, Pass | null] = [null, null];
+  for (let r = 0; r < repeats; r++) {
+    const order = r % 2 === 0 ? [0, 1] : [1, 0];
+    const got: Pass[] = [];
+    for (const k of order) got[k] = await (k === 0 ? a() : b());
+    console.log(
+      `  ${label} run ${r + 1}: ours ${fmt(rate(got[0]))} img/s, Keras ${fmt(rate(got[1]))} img/s`,
+    );
+    best = [0, 1].map((k) => !best[k] || got[k].seconds < best[k]!.seconds ? got[k] : best[k]) as [
+      Pass,
+      Pass,
+    ];
+  }
+  return best as [Pass, Pass];
+}
+
+/**
+ * Runs the benchmark and prints images/s of both pipelines on every core and
+ * on one, their ratios, the scaling with cores, TensorFlow's decode floor and
+ * the disk cache's rate.
  */
 export async function benchLoader(options: BenchLoaderOptions = {}): Promise<void> {
   const size = options.size ?? 256;
   const batchSize = options.batchSize ?? 32;
   const given = options.dir ?? Deno.env.get("ACMC_BENCH_DIR");
   const dir = given ?? await generateBenchImages(options.count ?? 240);
-  // The engine the loader feeds in real use (tensors are created on it).
-  await initEngine();
+  // Every pass, and the floor, runs in a child process: the parent never loads
+  // the engine (tfjs-node's loader reads `--dir` from the command line as its own).
+  const cores = navigator.hardwareConcurrency;
   try {
     // warm the page cache for both sides
     const ds = await imageDatasetFromDirectory(dir, { shuffle: false, verbose: false });
     for (const p of ds.filePaths) await Deno.readFile(p);
     console.log(
-      `loader bench: ${ds.filePaths.length} images in ${dir}, ${size}x${size}, batch ${batchSize}`,
+      `loader bench: ${ds.filePaths.length} images in ${dir}, ${size}x${size}, batch ${batchSize}, ` +
+        `${cores} cores (ABBA, best of each side)`,
     );
     const repeats = Math.max(1, options.repeats ?? 2);
-    let k = { images: 0, seconds: Infinity, peakRssMb: 0 };
-    let o = { images: 0, seconds: Infinity, peakRssMb: 0 };
-    for (let r = 0; r < repeats; r++) {
-      const kr = await keras(dir, size, batchSize);
-      const or = await ours(
-        dir,
-        size,
-        batchSize,
-        options.concurrency,
-        false,
-        undefined,
-        options.workers,
-      );
-      console.log(
-        `  run ${r + 1}: ours ${(or.images / or.seconds).toFixed(1)} img/s, ` +
-          `Keras ${(kr.images / kr.seconds).toFixed(1)} img/s`,
-      );
-      if (kr.seconds < k.seconds) k = kr;
-      if (or.seconds < o.seconds) o = or;
+    const o: OursPass = {
+      dir,
+      size,
+      batchSize,
+      concurrency: options.concurrency,
+      workers: options.workers,
+    };
+    const [ourAll, kerasAll] = await abba(
+      repeats,
+      () => ours(o),
+      () => keras(dir, size, batchSize),
+      `${cores} cores`,
+    );
+    if (ourAll.images !== kerasAll.images) {
+      throw new Error(`image counts differ: ours ${ourAll.images}, Keras ${kerasAll.images}`);
     }
-    if (o.images !== k.images) {
-      throw new Error(`image counts differ: ours ${o.images}, Keras ${k.images}`);
-    }
-    const ourRate = o.images / o.seconds;
-    const kerasRate = k.images / k.seconds;
+    const [ourOne, kerasOne] = await abba(
+      repeats,
+      () => ours(o, true),
+      () => keras(dir, size, batchSize, true),
+      "1 core",
+    );
+    const k = rate(kerasAll);
     console.log(
-      `loader_ours_img_per_s: ${ourRate.toFixed(1)}  (peak RSS ${o.peakRssMb.toFixed(0)} MB)`,
+      `loader_ours_img_per_s: ${fmt(rate(ourAll))}  (peak RSS ${ourAll.peakRssMb.toFixed(0)} MB)`,
     );
     console.log(
-      `loader_keras_img_per_s: ${kerasRate.toFixed(1)}  (peak RSS ${k.peakRssMb.toFixed(0)} MB)`,
+      `loader_keras_img_per_s: ${fmt(k)}  (peak RSS ${kerasAll.peakRssMb.toFixed(0)} MB)`,
     );
-    console.log(`loader_img_per_s_ratio_vs_keras: ${(ourRate / kerasRate).toFixed(2)}`);
-    // What any zlib-based PNG loader could reach on this machine: inflate alone, on every core.
-    const inflateMs = await pngInflateMs(ds.filePaths);
-    if (inflateMs !== null) {
-      const cores = navigator.hardwareConcurrency;
-      const ceiling = (cores * 1000) / inflateMs;
-      console.log(
-        `loader_png_inflate_floor_ms: ${
-          inflateMs.toFixed(2)
-        }  (zlib alone, one thread; on ${cores} ` +
-          `cores at most ${ceiling.toFixed(0)} img/s, ${
-            (ceiling / kerasRate).toFixed(2)
-          }x Keras, ` +
-          "before unfiltering, resizing or any overhead)",
-      );
-    }
+    console.log(`loader_img_per_s_ratio_vs_keras: ${(rate(ourAll) / k).toFixed(2)}`);
+    const cpuMs = (p: Pass) => (1000 * p.cpuSeconds) / p.images;
+    console.log(
+      `loader_cpu_ms_per_img: ours ${cpuMs(ourAll).toFixed(2)}, Keras ${
+        cpuMs(kerasAll).toFixed(2)
+      }` +
+        "  (CPU time of the timed pass, all threads, per image: what a busy machine cannot hide)",
+    );
+    console.log(`loader_ours_1core_img_per_s: ${fmt(rate(ourOne))}`);
+    console.log(`loader_keras_1core_img_per_s: ${fmt(rate(kerasOne))}`);
+    console.log(`loader_1core_ratio_vs_keras: ${(rate(ourOne) / rate(kerasOne)).toFixed(2)}`);
+    console.log(`loader_scaling_${cores}_vs_1_cores: ${(rate(ourAll) / rate(ourOne)).toFixed(2)}`);
+    console.log(
+      `loader_keras_scaling_${cores}_vs_1_cores: ${(rate(kerasAll) / rate(kerasOne)).toFixed(2)}`,
+    );
+    // A real floor: Keras' pixels need TensorFlow's DecodeImage on every file.
+    const decodeMs = Number(
+      await run(
+        [Deno.execPath(), "run", "-A", new URL(import.meta.url).pathname, "--floor", dir],
+        Deno.env.toObject(),
+        "decode floor",
+      ),
+    );
+    const ceiling = (cores * 1000) / decodeMs;
+    console.log(
+      `loader_tf_decode_floor_ms: ${decodeMs.toFixed(2)}  (CPU of DecodeImage alone, one thread; ` +
+        `on ${cores} cores at most ${ceiling.toFixed(0)} img/s, ${
+          (ceiling / k).toFixed(2)
+        }x Keras, ` +
+        "before resizing or any pipeline)",
+    );
     // later epochs / runs with the on-disk cache of resized images
     const cacheDir = await Deno.makeTempDir({ prefix: "acmc-bench-cache-" });
     try {
-      await ours(dir, size, batchSize, options.concurrency, "disk", cacheDir);
-      const c = await ours(dir, size, batchSize, options.concurrency, "disk", cacheDir);
-      const cRate = c.images / c.seconds;
+      const c = { ...o, cache: "disk" as const, cacheDir };
+      await ours(c); // fills the cache
+      let best: Pass | null = null;
+      for (let r = 0; r < repeats; r++) {
+        const p = await ours(c);
+        if (!best || p.seconds < best.seconds) best = p;
+      }
       console.log(
-        `loader_cached_img_per_s: ${cRate.toFixed(1)}  (disk cache, ratio vs Keras ${
-          (cRate / kerasRate).toFixed(2)
-        }, peak RSS ${c.peakRssMb.toFixed(0)} MB)`,
+        `loader_cached_img_per_s: ${fmt(rate(best!))}  (disk cache, a later run; peak RSS ${
+          best!.peakRssMb.toFixed(0)
+        } MB)`,
       );
+      console.log(`loader_cached_img_per_s_ratio_vs_keras: ${(rate(best!) / k).toFixed(2)}`);
     } finally {
       await Deno.remove(cacheDir, { recursive: true });
     }
@@ -277,9 +380,21 @@ if (import.meta.main) {
         concurrency: { type: "string" },
         repeats: { type: "string" },
         workers: { type: "string" },
+        child: { type: "string" },
+        floor: { type: "string" },
       },
     },
   );
+  if (values.child) {
+    // one timed pass for benchLoader, as JSON on the last line
+    console.log(JSON.stringify(await oursInProcess(JSON.parse(values.child) as OursPass)));
+    Deno.exit(0);
+  }
+  if (values.floor) {
+    const ds = await imageDatasetFromDirectory(values.floor, { shuffle: false, verbose: false });
+    console.log(await tfDecodeMs(ds.filePaths));
+    Deno.exit(0);
+  }
   const num = (v?: string) => (v === undefined ? undefined : Number(v));
   await benchLoader({
     dir: values.dir,
