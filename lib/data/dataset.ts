@@ -450,9 +450,15 @@ export class ImageDataset implements BatchDataset {
     const mode = this.#opts.cache ?? false;
     const round = mode !== false;
     const spec = this.#spec;
-    let out: Float32Array | Uint8Array | null = pool
-      ? await pool.decode(path, spec, round, workers)
-      : null;
+    let out: Float32Array | Uint8Array | null = null;
+    if (pool) {
+      try {
+        out = await pool.decode(path, spec, round, workers);
+      } catch (e) {
+        if (e instanceof ImageDecodeError) throw e;
+        // a worker crashed or none loaded the addon: decode here
+      }
+    }
     if (out === null) {
       let bytes: Uint8Array;
       try {
