@@ -3,7 +3,7 @@
  * test expects of each notebook (the notebook's author keeps its entry).
  * @module
  */
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { listNotebooks } from "../../lib/jupyter/notebooks.ts";
 import { ROOT } from "../../lib/config/mod.ts";
 import { generateStandIn } from "../../lib/synth/mod.ts";
@@ -200,9 +200,32 @@ export const EXPECTATIONS: NotebookExpectation[] = [
   {
     notebook: "02-simple-resnet",
     params: ["imageSize=32", "epochs=2", "maxTrain=48", "maxVal=16", "patience=5"],
-    minPictures: 2, // accuracy and loss curves (each SVG/HTML + PNG)
-    texts: ["before training:", /best epoch \d of 2/, "reloaded:", "ImageNet section"],
+    minPictures: 4, // accuracy and loss curves, the top-3 grid, the most-wrong grid
+    texts: [
+      "before training:",
+      /best epoch \d of 2/,
+      "reloaded:",
+      "ImageNet section",
+      "p(true)",
+      /Keras 3 weights: \S+\.weights\.h5/,
+      /TensorFlow\.js: \S+model\.json \(\+ \d+ shards, preprocess_input\.js\)/,
+    ],
     async check(nb) {
+      // the grids: 8 validation images with their top-3, then the 4 most wrong
+      const count = (markup: string) => markup.split('class="prediction-cell').length - 1;
+      const cells = [...nb.svgs, ...nb.htmls].map(count).filter((n) => n > 0);
+      if (!cells.includes(8) || !cells.includes(4)) {
+        throw new Error(`prediction grids with ${cells} images, expected one of 8 and one of 4`);
+      }
+      // the exported files exist: an HDF5 file and a model.json whose shards are there
+      const h5 = /Keras 3 weights: (\S+\.weights\.h5)/.exec(nb.text)![1];
+      const sig = (await Deno.readFile(h5)).subarray(0, 4);
+      if (String.fromCharCode(...sig.subarray(1)) !== "HDF") throw new Error(`${h5} is not HDF5`);
+      const json = /TensorFlow\.js: (\S+model\.json)/.exec(nb.text)![1];
+      const model = JSON.parse(await Deno.readTextFile(json));
+      for (const p of model.weightsManifest[0].paths) {
+        await Deno.stat(join(dirname(json), p));
+      }
       const r = nb.results as {
         scratch: {
           history: { epoch: number[]; history: Record<string, number[]> };
