@@ -74,8 +74,10 @@ Deno.test("checksum: word-wise and byte-wise agree; one changed byte changes it"
 Deno.test("disk cache: one file, read whole by a later run; a changed file is decoded again", async () => {
   const { root, cacheDir, opts, want, path, done } = await setup();
   assertEquals([...Deno.readDirSync(cacheDir)].map((e) => e.name), [path.split("/").pop()]);
+  const tensors = tf.memory().numTensors;
   const again = await imageDatasetFromDirectory(root, opts);
   assertEquals(await pixelsOf(again), want);
+  assertEquals(tf.memory().numTensors, tensors, "batches made by TF's Cast are disposed");
   assertEquals(again.diskCache!.stats, { hits: 10, misses: 0, writes: 0 });
   // same size, new mtime: stale
   const f = join(root, "a", "2.png");
