@@ -18,3 +18,4 @@ export * from "./confusion.ts";
 export * from "./classification.ts";
 export * from "./regression.ts";
 export * from "./worst.ts";
+export * from "./findings.ts";

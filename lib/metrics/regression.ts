@@ -74,6 +74,12 @@ export interface RegressionBand {
   lower: number[];
   /** Upper percentile of the bootstrapped lines at each grid point. */
   upper: number[];
+  /**
+   * The slope's bootstrap interval `[lower, upper]`: the same percentiles of
+   * the slopes refitted on the same resamples as the band (on `log(x)` when
+   * `logx`). An interval above 0 says y rises with x at the `ci` level.
+   */
+  slopeInterval: [number, number];
   /** The options used (defaults filled in). */
   options: Required<RegressionBandOptions>;
 }
@@ -127,10 +133,12 @@ export function regressionBand(
   const yhat = gx.map((g) => fit.intercept + fit.slope * g);
   const rand = seededRandom(opts.seed);
   const boots = gx.map(() => new Float64Array(opts.nBoot));
+  const slopes = new Float64Array(opts.nBoot);
   const idx = new Array<number>(n);
   for (let b = 0; b < opts.nBoot; b++) {
     for (let i = 0; i < n; i++) idx[i] = Math.floor(rand() * n);
     const { intercept, slope } = solve(xs, y, idx);
+    slopes[b] = slope;
     for (let g = 0; g < gx.length; g++) boots[g][b] = intercept + slope * gx[g];
   }
   const lower: number[] = [], upper: number[] = [];
@@ -139,7 +147,12 @@ export function regressionBand(
     lower.push(percentile(col, 50 - opts.ci / 2));
     upper.push(percentile(col, 50 + opts.ci / 2));
   }
-  return { fit, grid, yhat, lower, upper, options: opts };
+  slopes.sort();
+  const slopeInterval: [number, number] = [
+    percentile(slopes, 50 - opts.ci / 2),
+    percentile(slopes, 50 + opts.ci / 2),
+  ];
+  return { fit, grid, yhat, lower, upper, slopeInterval, options: opts };
 }
 
 /** numpy's default ("linear") percentile of sorted values, `q` in percent. */
