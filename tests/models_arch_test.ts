@@ -109,4 +109,10 @@ Deno.test("models: resnet50 details Keras relies on", async () => {
   assert.throws(() => resnet50({ inputShape: [16, 16, 3] }), /integers >= 32/);
   assert.throws(() => resnet50({ inputShape: [64, 64, 1] }), /\[height, width, 3\]/);
   assert.throws(() => resnet50({ classes: 0 }), /classes/);
+  assert.throws(() => resnet50({ batchNormMomentum: 1.5 }), /batchNormMomentum/);
+  const fast = resnet50({ inputShape: [32, 32, 3], classes: 3, batchNormMomentum: 0.9 });
+  const moms = fast.layers.filter((l) => l instanceof BatchNormalization)
+    .map((l) => (l as BatchNormalization).momentum);
+  fast.dispose();
+  assertEquals(new Set(moms), new Set([0.9]));
 });

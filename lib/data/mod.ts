@@ -38,3 +38,4 @@ export { DecodePool } from "./decode_pool.ts";
 export * from "./scan.ts";
 export * from "./balance.ts";
 export * from "./augment.ts";
+export { datasetFingerprint } from "./fingerprint.ts";

@@ -48,6 +48,14 @@ export interface ResNet50Options {
    * seed gives the same weights. Default: unseeded.
    */
   seed?: number;
+  /**
+   * Momentum of every BatchNormalization layer's moving mean and variance
+   * (Keras' `BatchNormalization(momentum=...)`; Keras' ResNet50 keeps the
+   * default 0.99). A lower value (0.9) lets the statistics used at inference
+   * follow the weights in short trainings of a few hundred steps, where 0.99
+   * still remembers the first steps' activations. Default 0.99.
+   */
+  batchNormMomentum?: number;
   /** Model name. Default `"resnet50"`. */
   name?: string;
 }
@@ -56,7 +64,7 @@ type Sym = tf.SymbolicTensor;
 
 class Builder {
   private nextSeed: number | undefined;
-  constructor(seed: number | undefined) {
+  constructor(seed: number | undefined, private readonly momentum = 0.99) {
     this.nextSeed = seed;
   }
 
@@ -81,7 +89,12 @@ class Builder {
 
   /** Batch norm; `fuseRelu` when its output feeds only the ReLU applied next (relu_fusion.ts). */
   bn(x: Sym, name: string, fuseRelu = false): Sym {
-    const layer = new BatchNormalization({ axis: -1, epsilon: RESNET_BN_EPSILON, name });
+    const layer = new BatchNormalization({
+      axis: -1,
+      epsilon: RESNET_BN_EPSILON,
+      momentum: this.momentum,
+      name,
+    });
     layer.fuseRelu = fuseRelu;
     return layer.apply(x) as Sym;
   }
@@ -147,6 +160,10 @@ function checkOptions(o: ResNet50Options): [number | null, number | null, number
       `resnet50: weights "imagenet" with includeTop needs classes 1000, got classes=${classes}`,
     );
   }
+  const m = o.batchNormMomentum;
+  if (m !== undefined && !(m >= 0 && m <= 1)) {
+    throw new Error(`resnet50: batchNormMomentum must be in [0, 1], got ${m}`);
+  }
   const shape = o.inputShape ?? (includeTop ? [224, 224, 3] : [null, null, 3]);
   if (o.weights === "imagenet" && includeTop && (shape[0] !== 224 || shape[1] !== 224)) {
     throw new Error(
@@ -174,7 +191,7 @@ function checkOptions(o: ResNet50Options): [number | null, number | null, number
  * of 3/4/6/3 bottleneck blocks (`conv2_block1_0_conv` ... `conv5_block3_out`),
  * then `avg_pool` + `predictions` (with the top) or the chosen pooling.
  * BatchNorm layers are {@linkcode BatchNormalization} (Keras semantics when
- * frozen), epsilon 1.001e-5, momentum 0.99.
+ * frozen), epsilon 1.001e-5, momentum 0.99 (`batchNormMomentum`).
  *
  * @example
  * ```ts
@@ -195,7 +212,7 @@ export function resnet50(options: ResNet50Options = {}): tf.LayersModel | Promis
   const weights = options.weights ?? null;
   // Resolve (and check) the weight file before building anything.
   const weightsPath = weights === "imagenet" ? imagenetWeightsPath(includeTop) : weights;
-  const b = new Builder(options.seed);
+  const b = new Builder(options.seed, options.batchNormMomentum);
 
   const input = tf.input({ shape, name: "input_layer" });
   let x: Sym = input;

@@ -30,3 +30,4 @@ export * from "./predictions.ts";
 export * from "./recipe.ts";
 export * from "./classify.ts";
 export * from "./keras_checkpoint.ts";
+export * from "./estimate.ts";
