@@ -94,6 +94,17 @@ Deno.test("training curves draw our train/val lines beside the study's, best epo
     threw = (e as Error).message.includes("accuracy");
   }
   assert(threw);
+  // No run of ours (e.g. no ImageNet weight file): the study's curves alone.
+  const studyOnly = trainingCurves(null, { metric: "accuracy", study: scratch }).outerHTML;
+  assert(studyOnly.includes('stroke-dasharray="5,4"') && studyOnly.includes("study best 0.567"));
+  assert(studyOnly.includes("no run of ours"));
+  threw = false;
+  try {
+    trainingCurves(null);
+  } catch (e) {
+    threw = (e as Error).message.includes("no history and no study");
+  }
+  assert(threw);
 });
 
 Deno.test("parseConfusionCsv names the source and line of bad input", () => {

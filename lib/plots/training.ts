@@ -75,7 +75,9 @@ export function studyPoints(
 /**
  * Accuracy or loss per epoch: training and validation (colour), our run
  * (solid, dots) and the study's (dashed), with the best validation epoch of
- * each run marked (highest accuracy / lowest loss).
+ * each run marked (highest accuracy / lowest loss). With `history` null,
+ * only the study's curves (a section that could not run, e.g. without the
+ * ImageNet weight file, still shows what the study found).
  *
  * @example
  * ```ts
@@ -83,11 +85,17 @@ export function studyPoints(
  * await display(trainingCurves(history, { metric: "accuracy", study: scratch }));
  * ```
  */
-export function trainingCurves(history: History, options: TrainingCurvesOptions = {}): Figure {
+export function trainingCurves(
+  history: History | null,
+  options: TrainingCurvesOptions = {},
+): Figure {
   const metric = options.metric ?? "accuracy";
-  const ours = historyPoints(history, metric, options.label ?? "ours");
-  if (ours.length === 0) {
+  const ours = history ? historyPoints(history, metric, options.label ?? "ours") : [];
+  if (history && ours.length === 0) {
     throw new Error(`trainingCurves: the history has no ${metric} values`);
+  }
+  if (!history && !options.study) {
+    throw new Error("trainingCurves: no history and no study run to draw");
   }
   const study = options.study ? studyPoints(options.study, metric, options.studyLabel) : [];
   const best = (pts: CurvePoint[]) => {
@@ -102,7 +110,14 @@ export function trainingCurves(history: History, options: TrainingCurvesOptions 
   const name = metric === "accuracy" ? "Accuracy" : "Loss";
   return plot({
     title: options.title ?? `${name} per epoch`,
-    subtitle: [options.subtitle, study.length ? "solid: this run; dashed: the original study" : ""]
+    subtitle: [
+      options.subtitle,
+      !history
+        ? "dashed: the original study (no run of ours)"
+        : study.length
+        ? "solid: this run; dashed: the original study"
+        : "",
+    ]
       .filter(Boolean).join(" · ") || undefined,
     width: options.width ?? 640,
     height: options.height ?? 320,
