@@ -31,3 +31,4 @@ export * from "./recipe.ts";
 export * from "./classify.ts";
 export * from "./keras_checkpoint.ts";
 export * from "./estimate.ts";
+export * from "./lr_schedule.ts";
