@@ -33,3 +33,9 @@ export {
   saveResults,
   type SummaryRow,
 } from "./results.ts";
+export {
+  findingsJson,
+  findingsTableHtml,
+  type GatheredFinding,
+  gatherFindings,
+} from "./findings_table.ts";
