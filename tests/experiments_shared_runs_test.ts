@@ -17,6 +17,7 @@ const spec = runSpec({
   epochs: 4,
   batchSize: 32,
   learningRate: 1e-3,
+  learningRateDecay: 0.5,
   batchNormMomentum: 0.9,
   patience: 5,
   seed: 123,

@@ -30,6 +30,8 @@ export interface RunSpec {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  /** The learning rate's factor per epoch (1: constant). */
+  learningRateDecay: number;
   batchNormMomentum: number;
   /** EarlyStopping patience (null: none). */
   patience: number | null;
@@ -72,6 +74,7 @@ export function runSpec(
     epochs: s.epochs,
     batchSize: s.batchSize,
     learningRate: s.learningRate,
+    learningRateDecay: s.learningRateDecay,
     batchNormMomentum: s.batchNormMomentum,
     patience: s.patience,
     seed: s.seed,
