@@ -9,8 +9,8 @@ import {
   type Matrix,
   regressionBand,
   scratchFinding,
-  type SizePoint,
   STUDY_SCRATCH_HISTORY,
+  type SweepPoint,
 } from "../lib/metrics/mod.ts";
 
 // ---- finding 1
@@ -40,7 +40,7 @@ Deno.test("scratchFinding fails near chance, on a toy, or without overfitting", 
 
 // ---- finding 2
 
-const sweep = (acc: number[], sec: number[], mem: (number | null)[]): SizePoint[] =>
+const sweep = (acc: number[], sec: number[], mem: (number | null)[]): SweepPoint[] =>
   [32, 48, 64].map((size, i) => ({
     size,
     valAccuracy: acc[i],

@@ -1,6 +1,6 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { initEngine } from "../lib/engine/mod.ts";
-import { estimateTrainingTime, formatDuration } from "../lib/train/mod.ts";
+import { estimateTrainingTime, formatTrainingTime } from "../lib/train/mod.ts";
 import { assertRejectsWith, memoryDataset, randomImages, tinyModel } from "./_train_data.ts";
 
 await initEngine({ quiet: true });
@@ -39,8 +39,8 @@ Deno.test("estimateTrainingTime times real steps, extrapolates, and leaves the w
   }
 });
 
-Deno.test("formatDuration: seconds, minutes, hours", () => {
-  assertEquals(formatDuration(42), "42 s");
-  assertEquals(formatDuration(720), "12 min");
-  assertEquals(formatDuration(3.4 * 3600), "3.4 h");
+Deno.test("formatTrainingTime: seconds, minutes, hours", () => {
+  assertEquals(formatTrainingTime(42), "42 s");
+  assertEquals(formatTrainingTime(720), "12 min");
+  assertEquals(formatTrainingTime(3.4 * 3600), "3.4 h");
 });

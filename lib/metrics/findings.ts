@@ -187,7 +187,7 @@ export function scratchFinding(
 // ---------------------------------------------------------------- finding 2
 
 /** One size of a size sweep. */
-export interface SizePoint {
+export interface SweepPoint {
   /** Square image size, px. */
   size: number;
   /** Best val_accuracy at that size. */
@@ -199,7 +199,7 @@ export interface SizePoint {
 }
 
 /** The study's size sweep (fork-of-tf-acmc-simple-sizes.ipynb, P100; memory not measured). */
-export const STUDY_SIZE_SWEEP_POINTS: readonly SizePoint[] = [
+export const STUDY_SIZE_SWEEP_POINTS: readonly SweepPoint[] = [
   { size: 128, valAccuracy: 0.4296, secondsPerEpoch: 34, peakMemoryBytes: null },
   { size: 256, valAccuracy: 0.5077, secondsPerEpoch: 58, peakMemoryBytes: null },
   { size: 512, valAccuracy: 0.6339, secondsPerEpoch: 160, peakMemoryBytes: null },
@@ -216,9 +216,9 @@ export interface ImageSizeFindingOptions {
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 /** "val_accuracy 0.430 / 0.508 / 0.634 at 128 / 256 / 512 px; 34 / 58 / 160 s per epoch; ...". */
-export function describeSizes(points: readonly SizePoint[]): string {
+export function describeSizes(points: readonly SweepPoint[]): string {
   const p = [...points].sort((a, b) => a.size - b.size);
-  const join = (f: (q: SizePoint) => string) => p.map(f).join(" / ");
+  const join = (f: (q: SweepPoint) => string) => p.map(f).join(" / ");
   const mem = p.every((q) => q.peakMemoryBytes !== null)
     ? `; peak memory ${join((q) => mib(q.peakMemoryBytes!))}`
     : "";
@@ -235,7 +235,7 @@ const rising = (v: readonly number[]) => v.every((x, i) => i === 0 || x > v[i - 
  * each step too.
  */
 export function imageSizeFinding(
-  points: readonly SizePoint[],
+  points: readonly SweepPoint[],
   options: ImageSizeFindingOptions = {},
 ): Finding {
   const minGain = options.minGain ?? 0.10;

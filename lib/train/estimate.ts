@@ -42,7 +42,7 @@ export interface TimeEstimate {
 }
 
 /** "42 s", "12 min", "3.4 h". */
-export function formatDuration(seconds: number): string {
+export function formatTrainingTime(seconds: number): string {
   if (seconds < 90) return `${seconds.toFixed(0)} s`;
   if (seconds < 5400) return `${(seconds / 60).toFixed(0)} min`;
   return `${(seconds / 3600).toFixed(1)} h`;
@@ -113,8 +113,8 @@ export async function estimateTrainingTime(
   const message =
     `${steps} steps timed: ${secondsPerStep.toFixed(2)} s per batch of ${
       train.batchSize ?? "?"
-    } -> about ${formatDuration(secondsPerEpoch)} per epoch, up to ${
-      formatDuration(secondsPerRun)
+    } -> about ${formatTrainingTime(secondsPerEpoch)} per epoch, up to ${
+      formatTrainingTime(secondsPerRun)
     } for ${options.epochs} epochs on this machine (${info.engine.toUpperCase()})` +
     (adviseGpu ? "; a GPU is advised for this run (see README.md, GPU)" : "");
   return { secondsPerStep, stepsPerEpoch, secondsPerEpoch, secondsPerRun, adviseGpu, message };
