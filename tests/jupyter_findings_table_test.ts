@@ -3,7 +3,10 @@ import { findingsJson, findingsTableHtml, gatherFindings } from "../lib/jupyter/
 import { imbalanceFinding, scratchFinding } from "../lib/metrics/mod.ts";
 
 Deno.test("gatherFindings: each notebook's saved findings, one table, the missing ones named", () => {
-  const f1 = scratchFinding({ accuracy: [0.4, 0.7], val_accuracy: [0.35, 0.5] });
+  const f1 = scratchFinding({ accuracy: [0.4, 0.7], val_accuracy: [0.35, 0.5] }, {
+    accuracy: [0.9],
+    val_accuracy: [0.5],
+  });
   const f4 = imbalanceFinding([
     { strategy: "baseline", balancedAccuracy: 0.3 },
     { strategy: "class weights", balancedAccuracy: 0.31 },

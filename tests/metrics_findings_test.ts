@@ -9,33 +9,36 @@ import {
   type Matrix,
   regressionBand,
   scratchFinding,
-  STUDY_SCRATCH_HISTORY,
+  studyHistory,
   type SweepPoint,
 } from "../lib/metrics/mod.ts";
+import { studyRun, studyRuns } from "../lib/reference/mod.ts";
+
+const STUDY = studyHistory(studyRun(await studyRuns(), "tf-acmc-simple-orig.ipynb"));
 
 // ---- finding 1
 
 Deno.test("scratchFinding holds when the model learns and overfits", () => {
-  const f = scratchFinding({ accuracy: [0.3, 0.55, 0.8], val_accuracy: [0.25, 0.52, 0.5] });
+  const f = scratchFinding({ accuracy: [0.3, 0.55, 0.8], val_accuracy: [0.25, 0.52, 0.5] }, STUDY);
   assert(f.reproduced, JSON.stringify(f.checks));
   assertEquals(f.id, 1);
   assert(f.ours.includes("best val_accuracy 0.520 (epoch 2 of 3)"), f.ours);
   assert(f.ours.includes("training 0.800, validation 0.500"), f.ours);
   // The study's own history satisfies the finding too, and its text comes from those numbers.
-  assert(scratchFinding(STUDY_SCRATCH_HISTORY).reproduced);
+  assert(scratchFinding(STUDY, STUDY).reproduced);
   assert(f.study.includes("best val_accuracy 0.567 (epoch 18 of 20)"), f.study);
 });
 
 Deno.test("scratchFinding fails near chance, on a toy, or without overfitting", () => {
-  const chance = scratchFinding({ accuracy: [0.2, 0.3], val_accuracy: [0.2, 0.22] });
+  const chance = scratchFinding({ accuracy: [0.2, 0.3], val_accuracy: [0.2, 0.22] }, STUDY);
   assert(!chance.reproduced);
   assertEquals(chance.checks.map((c) => c.pass), [false, true, true]);
-  const toy = scratchFinding({ accuracy: [0.9, 0.99], val_accuracy: [0.9, 0.97] });
+  const toy = scratchFinding({ accuracy: [0.9, 0.99], val_accuracy: [0.9, 0.97] }, STUDY);
   assertEquals(toy.checks.map((c) => c.pass), [true, false, true]);
-  const noOverfit = scratchFinding({ accuracy: [0.3, 0.5], val_accuracy: [0.4, 0.6] });
+  const noOverfit = scratchFinding({ accuracy: [0.3, 0.5], val_accuracy: [0.4, 0.6] }, STUDY);
   assertEquals(noOverfit.checks.map((c) => c.pass), [true, true, false]);
-  throws(() => scratchFinding({ accuracy: [0.3], val_accuracy: [0.3, 0.4] }), /1 accuracy/);
-  throws(() => scratchFinding({ accuracy: [NaN], val_accuracy: [0.3] }), /not finite/);
+  throws(() => scratchFinding({ accuracy: [0.3], val_accuracy: [0.3, 0.4] }, STUDY), /1 accuracy/);
+  throws(() => scratchFinding({ accuracy: [NaN], val_accuracy: [0.3] }, STUDY), /not finite/);
 });
 
 // ---- finding 2
@@ -167,7 +170,7 @@ Deno.test("findingRows keeps the five fields of findings.json, in id order", () 
       { strategy: "baseline", balancedAccuracy: 0.3 },
       { strategy: "class weights", balancedAccuracy: 0.4 },
     ]),
-    scratchFinding({ accuracy: [0.6], val_accuracy: [0.5] }),
+    scratchFinding({ accuracy: [0.6], val_accuracy: [0.5] }, STUDY),
   ]);
   assertEquals(rows.map((r) => r.id), [1, 4]);
   assertEquals(Object.keys(rows[0]), ["id", "finding", "study", "ours", "reproduced"]);

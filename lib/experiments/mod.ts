@@ -23,6 +23,5 @@ export * from "./transfer.ts";
 export * from "./image_size.ts";
 export * from "./per_class.ts";
 export * from "./imbalance.ts";
-export * from "./simple_resnet.ts";
 export * from "./profiles.ts";
 export * from "./shared_runs.ts";

@@ -12,18 +12,19 @@
  * @example
  * ```ts
  * import { scratchFinding } from "./findings.ts";
+ * const study = { accuracy: [0.2, 0.6, 0.9], val_accuracy: [0.1, 0.5, 0.55] };
  * const f = scratchFinding({
  *   accuracy: [0.3, 0.6, 0.8],
  *   val_accuracy: [0.25, 0.5, 0.55],
- * });
+ * }, study);
  * f.reproduced; // true: best 0.55 >= 0.45, and 0.8 > 0.55 at the end
  * ```
  * @module
  */
-import { perClassScores } from "./classification.ts";
+import { STUDY_SIZE_SWEEP, type StudyRun } from "../reference/mod.ts";
+import { accuracy, macroF1, perClassScores } from "./classification.ts";
 import { checkSquare, type Matrix } from "./confusion.ts";
 import { regressionBand } from "./regression.ts";
-import { accuracy, macroF1 } from "./classification.ts";
 
 /** One condition of a finding, with the number it was decided on. */
 export interface FindingCheck {
@@ -88,57 +89,15 @@ export interface ScratchFindingOptions {
   minBest?: number;
   /** Best val_accuracy at most this (default 0.85: the data must stay about as hard as ACMC). */
   maxBest?: number;
-  /** The study's figure in words (default: from its history, {@linkcode describeScratch}). */
-  study?: string;
 }
 
-/** The study's scratch ResNet50 at 256 px (tf-acmc-simple-orig.ipynb): accuracy and val_accuracy per epoch. */
-export const STUDY_SCRATCH_HISTORY: AccuracyHistory = {
-  accuracy: [
-    0.2147,
-    0.3095,
-    0.3799,
-    0.4284,
-    0.4824,
-    0.5366,
-    0.5878,
-    0.635,
-    0.6824,
-    0.7255,
-    0.7729,
-    0.8149,
-    0.852,
-    0.877,
-    0.8977,
-    0.9099,
-    0.9162,
-    0.9234,
-    0.9429,
-    0.9191,
-  ],
-  val_accuracy: [
-    0.1084,
-    0.2314,
-    0.3398,
-    0.4164,
-    0.4218,
-    0.4187,
-    0.4203,
-    0.4373,
-    0.4536,
-    0.4543,
-    0.4853,
-    0.4946,
-    0.4443,
-    0.5302,
-    0.541,
-    0.4536,
-    0.5286,
-    0.5666,
-    0.4319,
-    0.5457,
-  ],
-};
+/** A study run's per-epoch accuracies (lib/reference's `StudyRun`) as an {@linkcode AccuracyHistory}. */
+export function studyHistory(run: StudyRun): AccuracyHistory {
+  return {
+    accuracy: run.epochs.map((e) => e.accuracy),
+    val_accuracy: run.epochs.map((e) => e.val_accuracy),
+  };
+}
 
 /** "best val_accuracy 0.567 (epoch 18 of 20); at the end training 0.919, validation 0.546". */
 export function describeScratch(h: AccuracyHistory): string {
@@ -153,10 +112,12 @@ export function describeScratch(h: AccuracyHistory): string {
  * Finding 1, "ResNet50 from scratch learns far above chance and overfits":
  * the best val_accuracy is at least `minBest` (0.45) and at most `maxBest`
  * (0.85), and the last epoch's training accuracy is above its validation
- * accuracy.
+ * accuracy. `study` is the study's run (e.g. `studyHistory(studyRun(runs,
+ * "tf-acmc-simple-orig.ipynb"))`), described the same way.
  */
 export function scratchFinding(
   history: AccuracyHistory,
+  study: AccuracyHistory,
   options: ScratchFindingOptions = {},
 ): Finding {
   const minBest = options.minBest ?? 0.45, maxBest = options.maxBest ?? 0.85;
@@ -171,7 +132,7 @@ export function scratchFinding(
   return make(
     1,
     "ResNet50 from scratch learns far above chance and overfits",
-    options.study ?? describeScratch(STUDY_SCRATCH_HISTORY),
+    describeScratch(study),
     describeScratch(history),
     [
       { label: `best val_accuracy ${f3(best)} >= ${minBest}`, pass: best >= minBest },
@@ -199,11 +160,12 @@ export interface SweepPoint {
 }
 
 /** The study's size sweep (fork-of-tf-acmc-simple-sizes.ipynb, P100; memory not measured). */
-export const STUDY_SIZE_SWEEP_POINTS: readonly SweepPoint[] = [
-  { size: 128, valAccuracy: 0.4296, secondsPerEpoch: 34, peakMemoryBytes: null },
-  { size: 256, valAccuracy: 0.5077, secondsPerEpoch: 58, peakMemoryBytes: null },
-  { size: 512, valAccuracy: 0.6339, secondsPerEpoch: 160, peakMemoryBytes: null },
-];
+export const STUDY_SWEEP_POINTS: readonly SweepPoint[] = STUDY_SIZE_SWEEP.map((r) => ({
+  size: r.size,
+  valAccuracy: r.accuracy,
+  secondsPerEpoch: r.seconds,
+  peakMemoryBytes: null,
+}));
 
 /** Thresholds of {@linkcode imageSizeFinding}. */
 export interface ImageSizeFindingOptions {
@@ -258,7 +220,7 @@ export function imageSizeFinding(
   return make(
     2,
     "Larger images help, at a cost",
-    options.study ?? describeSizes(STUDY_SIZE_SWEEP_POINTS) +
+    options.study ?? describeSizes(STUDY_SWEEP_POINTS) +
         "; 1024 px did not fit the P100's 16 GiB",
     describeSizes(p),
     [
