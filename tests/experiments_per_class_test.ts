@@ -51,6 +51,19 @@ Deno.test("analyzePredictions from saved predictions; bad files are refused with
       0,
     ]]);
     assertEquals(a.normalized[0], [0.5, 0.5, 0]);
+    // A class with no validation image has no recall: out of the regression, the chart and
+    // the table's recall column, not a 0 dragging the fit down.
+    const d = analyzePredictions({
+      predictions: { ...preds, classNames: ["a", "b", "c", "d"] },
+      classSizes: { a: 10, b: 5, c: 2, d: 1 },
+      nBoot: 50,
+    });
+    assertEquals(d.points.map((p) => p.name), ["a", "b", "c"]);
+    assertEquals(d.leftOut, ["d"]);
+    assertEquals(d.band.fit.n, 3);
+    assertEquals(d.band.fit.slope, a.band.fit.slope);
+    const dRow = perClassTable(d).find((r) => r.class === "d")!;
+    assertEquals([dRow.images, dRow.support, dRow.tpr], [1, 0, null]);
     assert.throws(
       () => analyzePredictions({ predictions: preds, classSizes: { a: 1 } }),
       /no class size for b, c/,

@@ -21,7 +21,12 @@
 import { join } from "node:path";
 import type { BatchDataset } from "../data/types.ts";
 import { resnet50 } from "../models/mod.ts";
-import { trainAndEvaluate, type TrainRunOptions, type TrainRunResult } from "../train/mod.ts";
+import {
+  decaySchedule,
+  trainAndEvaluate,
+  type TrainRunOptions,
+  type TrainRunResult,
+} from "../train/mod.ts";
 
 /** Options of {@linkcode trainFromScratch}: the recipe's, plus the data and where to save. */
 export interface FromScratchOptions
@@ -36,6 +41,10 @@ export interface FromScratchOptions
   seed?: number;
   /** Receives the summary lines (the model's size, then the recipe's); default console.log. */
   log?: (line: string) => void;
+  /** ResNet50's BatchNormalization momentum (default 0.99, Keras'). */
+  batchNormMomentum?: number;
+  /** Factor of the learning rate after each epoch (default 1: constant, as the study). */
+  learningRateDecay?: number;
 }
 
 /** What {@linkcode trainFromScratch} measured: the recipe's result and the model's size. */
@@ -51,7 +60,15 @@ export interface FromScratchResult extends TrainRunResult {
  * and frees it.
  */
 export async function trainFromScratch(options: FromScratchOptions): Promise<FromScratchResult> {
-  const { train, valid, checkpointDir, log = console.log, ...recipe } = options;
+  const {
+    train,
+    valid,
+    checkpointDir,
+    log = console.log,
+    batchNormMomentum,
+    learningRateDecay,
+    ...recipe
+  } = options;
   const seed = options.seed ?? 123;
   const [h, w] = train.imageSize;
   const model = resnet50({
@@ -59,6 +76,7 @@ export async function trainFromScratch(options: FromScratchOptions): Promise<Fro
     classes: train.classNames.length,
     preprocess: true,
     seed,
+    batchNormMomentum,
   });
   try {
     const parameters = model.countParams();
@@ -72,6 +90,10 @@ export async function trainFromScratch(options: FromScratchOptions): Promise<Fro
       seed,
       validationData: valid,
       checkpointPath: join(checkpointDir, "best.ckpt"),
+      callbacks: [
+        ...decaySchedule(recipe.learningRate ?? 1e-4, learningRateDecay),
+        ...(recipe.callbacks ?? []),
+      ],
       log,
     });
     return { ...run, parameters };

@@ -34,6 +34,7 @@ import {
   sampleMemory,
 } from "../budget/mod.ts";
 import {
+  decaySchedule,
   fit,
   type History,
   loadCheckpoint,
@@ -80,6 +81,21 @@ export interface SizeSweepOptions extends SizeExperimentOptions {
   epochs: number;
   /** A fresh model for images of `size` x `size`. */
   buildModel: (size: number) => tf.LayersModel;
+  /** Factor of the learning rate after each epoch (default 1: constant, as the study). */
+  learningRateDecay?: number;
+  /**
+   * A run made elsewhere with this size's very settings (e.g. notebook 02's,
+   * found with `findSharedRun`), taken instead of training; null trains.
+   */
+  reuse?: (size: number) => Promise<SizeRun | null>;
+  /**
+   * Folder for each size's best-epoch validation predictions
+   * (`size-<px>-predictions.json`, notebook 04's format; the best weights are
+   * reloaded for them); null (default) saves none.
+   */
+  predictionsDir?: string | null;
+  /** Fingerprint of the dataset, stored with the predictions. */
+  dataset?: string | null;
 }
 
 /** The outcome of one size. */
@@ -105,6 +121,10 @@ export interface SizeRun {
   history: History | null;
   /** The best-weights checkpoint file (null when refused or not saved). */
   checkpoint: string | null;
+  /** The best epoch's validation predictions file (null when not saved). */
+  predictionsPath?: string | null;
+  /** Where the run came from when it was reused rather than trained here. */
+  reusedFrom?: string | null;
 }
 
 /** Options of {@linkcode checkSize}. */
@@ -167,6 +187,15 @@ export async function sizeSweep(options: SizeSweepOptions): Promise<SizeRun[]> {
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError(`sizeSweep: image size ${size} is not a positive integer`);
     }
+    const reused = options.reuse ? await options.reuse(size) : null;
+    if (reused) {
+      log(
+        `${size} px: reusing ${reused.reusedFrom ?? "an earlier run"} (same settings): best ` +
+          `val_accuracy ${reused.bestValAccuracy?.toFixed(4)} (epoch ${reused.bestEpoch})`,
+      );
+      runs.push(reused);
+      continue;
+    }
     const model = options.buildModel(size);
     let run: SizeRun;
     try {
@@ -212,9 +241,15 @@ async function trainOne(
     learningRate: options.learningRate ?? 1e-4,
     patience: options.patience,
     checkpointPath: options.checkpointDir ? join(options.checkpointDir, `size-${size}.ckpt`) : null,
-    restoreBestWeights: false,
+    restoreBestWeights: !!options.predictionsDir,
     evaluate: false,
-    predict: false,
+    predict: !!options.predictionsDir,
+    predictionsPath: options.predictionsDir
+      ? join(options.predictionsDir, `size-${size}-predictions.json`)
+      : null,
+    modelName: `resnet50-scratch (${size} px)`,
+    dataset: options.dataset,
+    callbacks: decaySchedule(options.learningRate ?? 1e-4, options.learningRateDecay),
     measureMemory: true,
     seed: options.seed,
     verbose: options.verbose ?? 1,
@@ -227,6 +262,7 @@ async function trainOne(
   run.epochsRun = r.epochsRun;
   run.secondsPerEpoch = r.secondsPerEpoch;
   run.checkpoint = r.checkpoint;
+  run.predictionsPath = r.predictionsPath;
   log(
     `${size} px: best val_accuracy ${run.bestValAccuracy?.toFixed(4)} (epoch ${run.bestEpoch}), ` +
       `${run.epochsRun} epochs, ${run.secondsPerEpoch?.toFixed(1)} s/epoch`,

@@ -33,7 +33,7 @@ import {
 } from "../metrics/mod.ts";
 import { resnet50 } from "../models/mod.ts";
 import type { StrategyScores } from "../plots/imbalance.ts";
-import { type History, trainAndEvaluate } from "../train/mod.ts";
+import { decaySchedule, type History, trainAndEvaluate } from "../train/mod.ts";
 
 /** The strategies of notebook 05, in the order they run. */
 export const STRATEGIES = [
@@ -193,6 +193,10 @@ export interface StrategyResult {
   confusion?: Matrix;
   /** The training history. */
   history?: History;
+  /** The validation predictions file written, when asked (`predictionsPath`). */
+  predictionsPath?: string | null;
+  /** Settings of the run when another notebook's run was reused (see shared_runs.ts). */
+  reusedFrom?: string;
 }
 
 /**
@@ -243,6 +247,14 @@ export interface RunStrategyOptions {
   checkpointDir: string;
   /** `fit`'s verbosity (default 1: one line per epoch updated in place). */
   verbose?: 0 | 1 | 2;
+  /** ResNet50's BatchNormalization momentum (default 0.99, Keras'). */
+  batchNormMomentum?: number;
+  /** Factor of the learning rate after each epoch (default 1: constant, as the study). */
+  learningRateDecay?: number;
+  /** Write the best model's validation predictions here (notebook 04's format); default none. */
+  predictionsPath?: string | null;
+  /** Fingerprint of the dataset, stored with the predictions. */
+  dataset?: string | null;
 }
 
 /**
@@ -279,6 +291,7 @@ export async function runStrategy(
     classes: k,
     preprocess: true,
     seed,
+    batchNormMomentum: options.batchNormMomentum,
   });
   // Our own optimizer (Keras' Adam: epsilon 1e-7), so its moments are freed with the model.
   const optimizer = adam(options.learningRate ?? 1e-4, 0.9, 0.999, 1e-7);
@@ -295,6 +308,10 @@ export async function runStrategy(
       inferenceVerbose: 0,
       seed,
       verbose: options.verbose ?? 1,
+      callbacks: decaySchedule(options.learningRate ?? 1e-4, options.learningRateDecay),
+      predictionsPath: options.predictionsPath ?? null,
+      modelName: `resnet50-scratch (${plan.name})`,
+      dataset: options.dataset,
     });
     const preds = run.predictions!;
     const confusion = confusionMatrix(preds.labels, preds.predicted, { numClasses: k });
@@ -306,6 +323,7 @@ export async function runStrategy(
       bestEpoch: run.restored ? run.bestEpoch ?? undefined : undefined,
       confusion,
       history: run.history,
+      predictionsPath: run.predictionsPath,
     };
   } finally {
     model.dispose();

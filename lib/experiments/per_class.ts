@@ -43,8 +43,12 @@ export interface PerClassAnalysis {
   normalized: Matrix;
   summary: MetricsSummary;
   report: ClassificationReport;
-  /** One point per class: its size and its recall. */
+  /** One point per class with validation images: its size and its recall. */
   points: SizePoint[];
+  /** Classes without validation images (no recall): left out of `points` and the regression. */
+  leftOut: string[];
+  /** Images per class (the regression's x), by name. */
+  classSizes: Record<string, number>;
   /** OLS of recall on class size with its bootstrap band. */
   band: RegressionBand;
 }
@@ -79,7 +83,10 @@ export function analyzeMatrix(
     throw new Error(`analyzeMatrix: no class size for ${missing.join(", ")}`);
   }
   const summary = summarizeConfusion(cm, classNames);
-  const points = summary.perClass.map((c) => ({
+  // A class without validation images has no recall (NaN): it stays out of the
+  // regression and the chart, as seaborn's regplot drops NaN.
+  const present = summary.perClass.filter((c) => c.support > 0);
+  const points = present.map((c) => ({
     name: c.name,
     size: options.classSizes[c.name],
     tpr: c.tpr,
@@ -96,6 +103,8 @@ export function analyzeMatrix(
     summary,
     report: classificationReport(cm, classNames),
     points,
+    leftOut: summary.perClass.filter((c) => c.support === 0).map((c) => c.name),
+    classSizes: { ...options.classSizes },
     band,
   };
 }
@@ -119,21 +128,22 @@ export interface ClassRow extends Record<string, unknown> {
   tp: number;
   fn: number;
   fp: number;
-  tpr: number;
+  tpr: number | null;
   precision: number;
   f1: number;
 }
 
 /** The per-class table, sorted by class size (largest first). */
 export function perClassTable(a: PerClassAnalysis): ClassRow[] {
-  return a.summary.perClass.map((c, i) => ({
+  return a.summary.perClass.map((c) => ({
     class: c.name,
-    images: a.points[i].size,
+    images: a.classSizes[c.name],
     support: c.support,
     tp: c.tp,
     fn: c.fn,
     fp: c.fp,
-    tpr: c.tpr,
+    // No validation image, no recall (null, shown as "–"), as scikit-learn's warning says.
+    tpr: c.support > 0 ? c.tpr : null,
     precision: c.precision,
     f1: c.f1,
   })).sort((x, y) => y.images - x.images);
@@ -185,6 +195,12 @@ export interface TrainForPredictionsOptions {
   maxVal?: number;
   learningRate?: number;
   patience?: number;
+  /** Factor of the learning rate after each epoch (default 1) and BatchNorm momentum (0.99). */
+  learningRateDecay?: number;
+  batchNormMomentum?: number;
+  validationSplit?: number;
+  /** Fingerprint of the dataset, stored with the predictions. */
+  dataset?: string | null;
   /** Where to save (default `outDir("checkpoints", "04-elephant")`). */
   saveDir?: string;
 }
@@ -209,6 +225,7 @@ export async function trainForPredictions(
     imageSize: options.imageSize,
     batchSize: options.batchSize ?? 8,
     seed,
+    validationSplit: options.validationSplit,
     maxTrain: options.maxTrain,
     maxVal: options.maxVal,
     cache: "memory",
@@ -220,6 +237,9 @@ export async function trainForPredictions(
     valid,
     epochs: options.epochs,
     learningRate: options.learningRate ?? 1e-4,
+    learningRateDecay: options.learningRateDecay,
+    batchNormMomentum: options.batchNormMomentum,
+    dataset: options.dataset,
     patience: options.patience ?? 5,
     seed,
     checkpointDir: dir,

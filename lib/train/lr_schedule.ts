@@ -70,3 +70,13 @@ export function epochDecay(lr0: number, factor: number): (epoch: number) => numb
   }
   return (epoch) => lr0 * factor ** epoch;
 }
+
+/**
+ * The callbacks of a per-epoch decay of `learningRate` by `factor`: none
+ * when `factor` is 1 (a constant rate, as the study), else one
+ * {@linkcode learningRateScheduler} of {@linkcode epochDecay}.
+ */
+export function decaySchedule(learningRate: number, factor = 1): Callback[] {
+  if (factor === 1) return [];
+  return [learningRateScheduler({ schedule: epochDecay(learningRate, factor) })];
+}

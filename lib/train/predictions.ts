@@ -16,6 +16,11 @@ export interface SavedPredictions {
   checkpoint?: string | null;
   /** 1-based best epoch of that checkpoint, when known. */
   bestEpoch?: number | null;
+  /**
+   * Fingerprint of the dataset the model predicted (`datasetFingerprint` of
+   * its folder); notebook 04 refuses predictions of another dataset.
+   */
+  dataset?: string | null;
   /** Class names, index = label. */
   classNames: string[];
   /** The validation files, in order. */

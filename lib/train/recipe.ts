@@ -80,6 +80,8 @@ export interface TrainRunOptions {
   predictionsPath?: string | null;
   /** What made the predictions, stored in the file (default the model's name). */
   modelName?: string;
+  /** Fingerprint of the dataset (`datasetFingerprint`), stored with the predictions. */
+  dataset?: string | null;
   /** Sample the process' RSS during the run for its peak (default false). */
   measureMemory?: boolean;
   /** More callbacks, called after EarlyStopping and ModelCheckpoint. */
@@ -163,6 +165,8 @@ export interface SavePredictionsOptions {
   checkpoint?: string | null;
   /** Its 1-based epoch, when known. */
   bestEpoch?: number | null;
+  /** Fingerprint of the dataset predicted (`datasetFingerprint`), stored in the file. */
+  dataset?: string | null;
   /** Verbosity of the prediction pass (default 1). */
   verbose?: 0 | 1;
 }
@@ -208,6 +212,7 @@ async function writeRunPredictions(
     imageSize: ds.imageSize[0],
     checkpoint: options.checkpoint ?? null,
     bestEpoch: options.bestEpoch ?? null,
+    dataset: options.dataset ?? null,
     classNames: ds.classNames,
     filePaths: ds.filePaths,
     labels: p.labels,
@@ -319,6 +324,7 @@ export async function trainAndEvaluate(
         modelName: options.modelName ?? model.name,
         checkpoint: checkpointPath,
         bestEpoch,
+        dataset: options.dataset,
       });
     }
     const seconds = history.history.seconds ?? [];
