@@ -4,6 +4,7 @@ import {
   classSizeStats,
   confusionMatrix,
   findingRows,
+  findingText,
   imageSizeFinding,
   imbalanceFinding,
   type Matrix,
@@ -27,6 +28,18 @@ Deno.test("scratchFinding holds when the model learns and overfits", () => {
   // The study's own history satisfies the finding too, and its text comes from those numbers.
   assert(scratchFinding(STUDY, STUDY).reproduced);
   assert(f.study.includes("best val_accuracy 0.567 (epoch 18 of 20)"), f.study);
+  const text = findingText(f);
+  assert(
+    text.startsWith(
+      "Finding 1, ResNet50 from scratch learns far above chance and overfits: reproduced.",
+    ),
+  );
+  assert(text.includes("✓ best val_accuracy 0.520 >= 0.45"), text);
+  assert(
+    findingText(scratchFinding({ accuracy: [0.2], val_accuracy: [0.3] }, STUDY)).includes(
+      "NOT reproduced",
+    ),
+  );
 });
 
 Deno.test("scratchFinding fails near chance, on a toy, or without overfitting", () => {

@@ -54,6 +54,8 @@ export interface ImagenetTransferOptions {
   verbose?: 0 | 1 | 2;
   /** Also predict the validation data with the best weights and save them here (default: no). */
   predictionsPath?: string | null;
+  /** Fingerprint of the dataset, stored with the predictions. */
+  dataset?: string | null;
   /** Receives the summary lines (parameters, best epoch); default console.log. */
   log?: (line: string) => void;
 }
@@ -133,7 +135,8 @@ export async function imagenetTransfer(
       evaluateBefore: true,
       predict: false,
       predictionsPath: options.predictionsPath ?? null,
-      modelName: "resnet50-imagenet-transfer",
+      modelName: `frozen ImageNet ResNet50 + Dense ${options.dense ?? 256} head, ${imageSize} px`,
+      dataset: options.dataset,
     });
     const before = run.before!, after = run.after!, history = run.history;
     const bestEpoch = run.bestEpoch!;

@@ -434,3 +434,14 @@ export function findingRows(findings: readonly Finding[]): FindingRow[] {
     { id, finding, study, ours, reproduced },
   ) => ({ id, finding, study, ours, reproduced }));
 }
+
+/**
+ * A finding as sentences for a notebook, made from its numbers: "Finding 1,
+ * ResNet50 from scratch learns far above chance and overfits: reproduced.
+ * Ours: ... The study: ..." followed by each check with ✓ or ✗.
+ */
+export function findingText(f: Finding): string {
+  return `Finding ${f.id}, ${f.finding}: ${f.reproduced ? "reproduced" : "NOT reproduced"}.\n` +
+    `  ours: ${f.ours}\n  the study: ${f.study}\n` +
+    f.checks.map((c) => `  ${c.pass ? "✓" : "✗"} ${c.label}`).join("\n");
+}
