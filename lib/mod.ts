@@ -271,6 +271,7 @@ export {
   scoreRows,
   type SharedRun,
   type SizeRun,
+  sizeRunOf,
   sizeSweep,
   STRATEGIES,
   type StrategyPlan,

@@ -187,6 +187,33 @@ Deno.test("checkSize refuses without training; bestRun and savePredictionsOf fee
     const acc = p.labels.filter((l, i) => l === p.predicted[i]).length / p.labels.length;
     assert(Math.abs(acc - best.bestValAccuracy!) < 1e-6, `${acc} vs ${best.bestValAccuracy}`);
     assertEquals(bestRun([]), null);
+    // A size reused from elsewhere is not trained again; its peak memory is re-measured here
+    // by a few steps; the others save their best epoch's predictions with the dataset's print.
+    const lines: string[] = [];
+    const again = await sizeSweep({
+      sizes: [8, 12],
+      epochs: 2,
+      batchSize: 4,
+      patience: null,
+      loadData,
+      buildModel: tinyNet,
+      checkpointDir: dir,
+      predictionsDir: dir,
+      dataset: "fp-test",
+      learningRateDecay: 0.5,
+      reuse: (size) => Promise.resolve(size === 12 ? { ...runs[1], reusedFrom: "notebook 02" } : null),
+      memoryProbeSteps: 1,
+      available: 64 * 2 ** 30,
+      verbose: 0,
+      log: (l) => lines.push(l),
+    });
+    assertEquals(again[1].history, runs[1].history);
+    assertEquals(again[1].reusedFrom, "notebook 02");
+    assert(again[1].peakRssBytes! > 0 && again[1].peakRssBytes !== runs[1].peakRssBytes);
+    assert(lines.some((l) => l.startsWith("12 px: reusing notebook 02")));
+    assertEquals(again[0].history!.history.learning_rate, [1e-4, 5e-5]);
+    const saved = await readPredictions(again[0].predictionsPath!);
+    assertEquals([saved.imageSize, saved.dataset], [8, "fp-test"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

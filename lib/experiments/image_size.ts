@@ -89,6 +89,13 @@ export interface SizeSweepOptions extends SizeExperimentOptions {
    */
   reuse?: (size: number) => Promise<SizeRun | null>;
   /**
+   * Training steps of a fresh model at a reused size, run here only to
+   * measure this process's peak memory at that size (so that every size's
+   * peak is measured in the same process, in size order); default 20, 0
+   * keeps the reused run's own peak.
+   */
+  memoryProbeSteps?: number;
+  /**
    * Folder for each size's best-epoch validation predictions
    * (`size-<px>-predictions.json`, notebook 04's format; the best weights are
    * reloaded for them); null (default) saves none.
@@ -125,6 +132,42 @@ export interface SizeRun {
   predictionsPath?: string | null;
   /** Where the run came from when it was reused rather than trained here. */
   reusedFrom?: string | null;
+}
+
+/**
+ * A run shared by another notebook (lib/experiments' `SharedRun`) as one
+ * size of a sweep, for {@linkcode SizeSweepOptions.reuse}: trained, with its
+ * history, best epoch, time per epoch, peak memory and predictions.
+ */
+export function sizeRunOf(
+  shared: {
+    spec: { imageSize: number };
+    notebook: string;
+    history: History;
+    bestEpoch: number;
+    bestValAccuracy: number;
+    secondsPerEpoch: number;
+    peakRssBytes: number | null;
+    predictionsPath: string | null;
+  },
+): SizeRun {
+  return {
+    size: shared.spec.imageSize,
+    status: "trained",
+    estimateBytes: 0,
+    availableBytes: 0,
+    memoryMessage: `trained by notebook ${shared.notebook} with the same settings`,
+    bestValAccuracy: shared.bestValAccuracy,
+    bestEpoch: shared.bestEpoch,
+    epochsRun: shared.history.epoch.length,
+    secondsPerEpoch: shared.secondsPerEpoch,
+    peakRssBytes: shared.peakRssBytes,
+    rssBeforeBytes: null,
+    history: shared.history,
+    checkpoint: null,
+    predictionsPath: shared.predictionsPath,
+    reusedFrom: `notebook ${shared.notebook}'s run`,
+  };
 }
 
 /** Options of {@linkcode checkSize}. */
@@ -193,7 +236,15 @@ export async function sizeSweep(options: SizeSweepOptions): Promise<SizeRun[]> {
         `${size} px: reusing ${reused.reusedFrom ?? "an earlier run"} (same settings): best ` +
           `val_accuracy ${reused.bestValAccuracy?.toFixed(4)} (epoch ${reused.bestEpoch})`,
       );
-      runs.push(reused);
+      const steps = options.memoryProbeSteps ?? 20;
+      if (steps > 0) {
+        const probe = await probeMemory(size, steps, options);
+        log(
+          `${size} px: peak memory measured here over ${steps} training steps of a fresh model: ` +
+            `${(probe.peak / 2 ** 20).toFixed(0)} MiB`,
+        );
+        runs.push({ ...reused, peakRssBytes: probe.peak, rssBeforeBytes: probe.before });
+      } else runs.push(reused);
       continue;
     }
     const model = options.buildModel(size);
@@ -223,6 +274,44 @@ export async function sizeSweep(options: SizeSweepOptions): Promise<SizeRun[]> {
     runs.push(run);
   }
   return runs;
+}
+
+/** Peak RSS of this process over `steps` training steps of a fresh model at `size` (then freed). */
+async function probeMemory(
+  size: number,
+  steps: number,
+  options: SizeSweepOptions,
+): Promise<{ peak: number; before: number }> {
+  const [train] = await options.loadData(size);
+  const model = options.buildModel(size);
+  const before = Deno.memoryUsage().rss;
+  const sampler = sampleMemory();
+  try {
+    const first: BatchDataset = {
+      ...train,
+      classNames: train.classNames,
+      filePaths: train.filePaths,
+      labels: train.labels,
+      cardinality: Math.min(steps, train.cardinality),
+      async *[Symbol.asyncIterator]() {
+        let i = 0;
+        for await (const b of train) {
+          yield b;
+          if (++i >= steps) break;
+        }
+      },
+    };
+    await fit(model, first, {
+      epochs: 1,
+      learningRate: options.learningRate ?? 1e-4,
+      seed: options.seed,
+      verbose: 0,
+    });
+    return { peak: sampler.stop(), before };
+  } finally {
+    sampler.stop();
+    model.dispose();
+  }
 }
 
 async function trainOne(

@@ -80,7 +80,7 @@ export const STANDIN_PROFILE: Readonly<TrainingProfile> = Object.freeze({
   imageSize: 40,
   sizes: [32, 40, 48],
   imbalanceSize: 40,
-  epochs: 4,
+  epochs: 3,
   batchSize: 32,
   learningRate: 1e-3,
   learningRateDecay: 0.5,
