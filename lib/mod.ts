@@ -276,6 +276,7 @@ export {
   STRATEGIES,
   type StrategyPlan,
   type StrategyResult,
+  strategyResultOf,
   studyAnalysis,
   type StudyData,
   studyData,

@@ -201,7 +201,8 @@ Deno.test("checkSize refuses without training; bestRun and savePredictionsOf fee
       predictionsDir: dir,
       dataset: "fp-test",
       learningRateDecay: 0.5,
-      reuse: (size) => Promise.resolve(size === 12 ? { ...runs[1], reusedFrom: "notebook 02" } : null),
+      reuse: (size) =>
+        Promise.resolve(size === 12 ? { ...runs[1], reusedFrom: "notebook 02" } : null),
       memoryProbeSteps: 1,
       available: 64 * 2 ** 30,
       verbose: 0,

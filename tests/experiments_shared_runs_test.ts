@@ -85,7 +85,11 @@ Deno.test("runSpec fills plain training's defaults; sameRun compares every field
 });
 
 Deno.test("profiles: the study's settings, the stand-in's, and the line naming the departures", () => {
-  assertEquals(trainingProfile("study"), { ...STUDY_PROFILE, sizes: [128, 256, 512] });
+  assertEquals(trainingProfile("study"), {
+    ...STUDY_PROFILE,
+    sizes: [128, 256, 512],
+    strategies: [...STUDY_PROFILE.strategies],
+  });
   assertEquals(trainingProfile("standin").imageSize, STANDIN_PROFILE.imageSize);
   throws(() => trainingProfile("fast"), /unknown profile "fast"/);
   assertEquals(departures(STUDY_PROFILE), "study profile: the study's own settings");

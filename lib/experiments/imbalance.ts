@@ -195,7 +195,7 @@ export interface StrategyResult {
   history?: History;
   /** The validation predictions file written, when asked (`predictionsPath`). */
   predictionsPath?: string | null;
-  /** Settings of the run when another notebook's run was reused (see shared_runs.ts). */
+  /** Where the run came from when another notebook's run was reused (see shared_runs.ts). */
   reusedFrom?: string;
 }
 
@@ -329,6 +329,42 @@ export async function runStrategy(
     model.dispose();
     optimizer.dispose();
   }
+}
+
+/**
+ * A run made elsewhere with the very same settings (another notebook's
+ * `SharedRun`, e.g. notebook 02's plain training) as this notebook's
+ * `strategy` result, scored from its saved validation predictions; null when
+ * those predictions are not of the same validation files (then train here).
+ */
+export function strategyResultOf(
+  strategy: string,
+  shared: {
+    notebook: string;
+    history: History;
+    bestEpoch: number;
+    secondsPerEpoch: number;
+  },
+  predictions: { filePaths: string[]; labels: number[]; predicted: number[] },
+  validation: { filePaths: readonly string[] },
+  classNames: readonly string[],
+): StrategyResult | null {
+  const same = predictions.filePaths.length === validation.filePaths.length &&
+    predictions.filePaths.every((f, i) => f === validation.filePaths[i]);
+  if (!same) return null;
+  const confusion = confusionMatrix(predictions.labels, predictions.predicted, {
+    numClasses: classNames.length,
+  });
+  return {
+    strategy,
+    summary: summarizeConfusion(confusion, classNames),
+    epochs: shared.history.epoch.length,
+    seconds: shared.secondsPerEpoch * shared.history.epoch.length,
+    bestEpoch: shared.bestEpoch,
+    confusion,
+    history: shared.history,
+    reusedFrom: `notebook ${shared.notebook}'s run`,
+  };
 }
 
 /** The headline scores of each run (the rows of the notebook's table and chart). */

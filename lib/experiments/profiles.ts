@@ -22,8 +22,10 @@ export interface TrainingProfile {
   imageSize: number;
   /** Image sizes of notebook 03's sweep, px, small to large (the middle one is notebook 02's). */
   sizes: number[];
-  /** Image size of notebook 05's strategies (its baseline is notebook 03's run at that size). */
+  /** Image size of notebook 05's strategies (its baseline is notebook 02's run at that size). */
   imbalanceSize: number;
+  /** Notebook 05's strategies, the baseline first. */
+  strategies: string[];
   /** Epochs at most (EarlyStopping may end sooner). */
   epochs: number;
   /** Images per batch. */
@@ -54,6 +56,13 @@ export const STUDY_PROFILE: Readonly<TrainingProfile> = Object.freeze({
   imageSize: 256,
   sizes: [128, 256, 512],
   imbalanceSize: 256,
+  strategies: [
+    "baseline",
+    "class weights",
+    "undersample-200",
+    "oversample",
+    "oversample + augmentation",
+  ],
   epochs: 20,
   batchSize: 8,
   learningRate: 1e-4,
@@ -80,6 +89,7 @@ export const STANDIN_PROFILE: Readonly<TrainingProfile> = Object.freeze({
   imageSize: 40,
   sizes: [32, 40, 48],
   imbalanceSize: 40,
+  strategies: ["baseline", "oversample"],
   epochs: 3,
   batchSize: 32,
   learningRate: 1e-3,
@@ -94,8 +104,13 @@ export const STANDIN_PROFILE: Readonly<TrainingProfile> = Object.freeze({
 
 /** The profile named `name` (a copy); an unknown name is an error naming the choices. */
 export function trainingProfile(name: string): TrainingProfile {
-  if (name === "study") return { ...STUDY_PROFILE, sizes: [...STUDY_PROFILE.sizes] };
-  if (name === "standin") return { ...STANDIN_PROFILE, sizes: [...STANDIN_PROFILE.sizes] };
+  const copy = (p: Readonly<TrainingProfile>) => ({
+    ...p,
+    sizes: [...p.sizes],
+    strategies: [...p.strategies],
+  });
+  if (name === "study") return copy(STUDY_PROFILE);
+  if (name === "standin") return copy(STANDIN_PROFILE);
   throw new RangeError(`unknown profile "${name}": use "study" or "standin"`);
 }
 
@@ -103,6 +118,7 @@ const LABELS: [keyof TrainingProfile, (v: unknown) => string][] = [
   ["imageSize", (v) => `${v} px`],
   ["sizes", (v) => `sizes ${(v as number[]).join("/")} px`],
   ["imbalanceSize", (v) => `imbalance runs at ${v} px`],
+  ["strategies", (v) => `strategies ${(v as string[]).join(", ")}`],
   ["epochs", (v) => `${v} epochs`],
   ["batchSize", (v) => `batch ${v}`],
   ["learningRate", (v) => `Adam ${v}`],
