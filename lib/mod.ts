@@ -194,6 +194,7 @@ export {
   classSizeFinding,
   classSizeStats,
   confusionMatrix,
+  describeClassSize,
   type Finding,
   findingRows,
   findingText,
