@@ -30,6 +30,8 @@ import { loadResults } from "../lib/jupyter/results.ts";
 import { formatFailure, type NotebookRun, runNotebook } from "../lib/jupyter/runner.ts";
 import { listNotebooks, NOTEBOOKS_DIR, resolveNotebooks } from "../lib/jupyter/notebooks.ts";
 import { buildReport, type ReportNotebook } from "../lib/jupyter/study_report.ts";
+import { findingsJson, gatherFindings } from "../lib/jupyter/findings_table.ts";
+import { writeFileAtomic } from "../lib/io/mod.ts";
 import { studySummary } from "../lib/reference/mod.ts";
 import {
   canReuse,
@@ -160,6 +162,17 @@ const report = buildReport({
 const path = outDir("report.html");
 await Deno.mkdir(outDir(), { recursive: true });
 await Deno.writeTextFile(path, report);
+// The findings table as data: [{id, finding, study, ours, reproduced}].
+const findings = gatherFindings(entries);
+await writeFileAtomic(
+  outDir("results", "findings.json"),
+  JSON.stringify(findingsJson(findings), null, 2) + "\n",
+);
+log(
+  `[study] findings reproduced: ${findings.filter((f) => f.reproduced).length} of 4` +
+    findings.map((f) => `\n  ${f.id}. ${f.finding}: ${f.reproduced ? "yes" : "no"} (${f.ours})`)
+      .join(""),
+);
 log(
   `\n[study] ${entries.filter((e) => e.status === "ran").length} run, ${
     entries.filter((e) => e.status === "reused").length

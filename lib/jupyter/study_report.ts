@@ -13,6 +13,7 @@
 import { escapeXml } from "../io/mod.ts";
 import type { ReferenceEntry } from "../reference/mod.ts";
 import type { NotebookRun } from "./runner.ts";
+import { findingsTableHtml, gatherFindings } from "./findings_table.ts";
 import type { SummaryRow } from "./results.ts";
 
 export type { ReferenceEntry, SummaryRow };
@@ -241,10 +242,14 @@ Each notebook below ran headless on the project's Deno kernel; its narrative and
       }</a> <span class="status-${nb.status}">(${nb.status})</span></li>`
     ).join("")
   }</ol></nav>
+<h2 id="findings">The original study's findings, reproduced?</h2>
+<p class="muted">Each finding is decided by the notebook that makes it, from its own numbers, with fixed
+thresholds (lib/metrics/findings.ts); also in <code>results/findings.json</code>.</p>
+${findingsTableHtml(gatherFindings(input.notebooks))}
 <h2 id="summary">Results beside the original study</h2>
 <p class="muted">"Ours" comes from each notebook's saved results; "original" from the blog's saved notebook outputs
-(reference/README.md). On the synthetic stand-in dataset the numbers are not comparable to the original's: they show
-the pipeline works, not how well ACMC is learned.</p>
+(reference/README.md). On the synthetic stand-in dataset the figures are the stand-in's, not ACMC's: the
+findings above say whether the study's conclusions hold on it; the values themselves are not comparable.</p>
 <table><thead><tr><th>notebook</th><th>what</th><th>ours</th><th>original</th><th>notes</th></tr></thead>
 <tbody>${summary.join("\n")}</tbody></table>
 <h2 id="dataset">Dataset</h2>
