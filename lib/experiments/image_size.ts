@@ -91,10 +91,12 @@ export interface SizeSweepOptions extends SizeExperimentOptions {
   /**
    * Training steps of a fresh model at a reused size, run here only to
    * measure this process's peak memory at that size (so that every size's
-   * peak is measured in the same process, in size order); default 20, 0
-   * keeps the reused run's own peak.
+   * peak is measured in the same process, in size order, with its images
+   * cached as a run caches them): `"epoch"` (default) one pass over the
+   * training data, a number that many steps, 0 keeps the reused run's own
+   * peak.
    */
-  memoryProbeSteps?: number;
+  memoryProbeSteps?: number | "epoch";
   /**
    * Folder for each size's best-epoch validation predictions
    * (`size-<px>-predictions.json`, notebook 04's format; the best weights are
@@ -236,12 +238,12 @@ export async function sizeSweep(options: SizeSweepOptions): Promise<SizeRun[]> {
         `${size} px: reusing ${reused.reusedFrom ?? "an earlier run"} (same settings): best ` +
           `val_accuracy ${reused.bestValAccuracy?.toFixed(4)} (epoch ${reused.bestEpoch})`,
       );
-      const steps = options.memoryProbeSteps ?? 20;
-      if (steps > 0) {
+      const steps = options.memoryProbeSteps ?? "epoch";
+      if (steps !== 0) {
         const probe = await probeMemory(size, steps, options);
         log(
-          `${size} px: peak memory measured here over ${steps} training steps of a fresh model: ` +
-            `${(probe.peak / 2 ** 20).toFixed(0)} MiB`,
+          `${size} px: peak memory measured here over ${probe.steps} training steps of a fresh ` +
+            `model: ${(probe.peak / 2 ** 20).toFixed(0)} MiB`,
         );
         runs.push({ ...reused, peakRssBytes: probe.peak, rssBeforeBytes: probe.before });
       } else runs.push(reused);
@@ -279,10 +281,13 @@ export async function sizeSweep(options: SizeSweepOptions): Promise<SizeRun[]> {
 /** Peak RSS of this process over `steps` training steps of a fresh model at `size` (then freed). */
 async function probeMemory(
   size: number,
-  steps: number,
+  stepsOption: number | "epoch",
   options: SizeSweepOptions,
-): Promise<{ peak: number; before: number }> {
+): Promise<{ peak: number; before: number; steps: number }> {
   const [train] = await options.loadData(size);
+  const steps = stepsOption === "epoch"
+    ? train.cardinality
+    : Math.min(stepsOption, train.cardinality);
   const model = options.buildModel(size);
   const before = Deno.memoryUsage().rss;
   const sampler = sampleMemory();
@@ -307,7 +312,7 @@ async function probeMemory(
       seed: options.seed,
       verbose: 0,
     });
-    return { peak: sampler.stop(), before };
+    return { peak: sampler.stop(), before, steps };
   } finally {
     sampler.stop();
     model.dispose();

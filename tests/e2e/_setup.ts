@@ -259,18 +259,26 @@ export const EXPECTATIONS: NotebookExpectation[] = [
       "maxTrain=24",
       "maxVal=16",
       "schedule=[[32,1],[40,1]]",
+      "progressiveMaxTrain=24",
+      "progressiveMaxVal=16",
     ],
     minPictures: 4, // accuracy, seconds and memory by size; progressive vs fixed
     texts: [/1024 px, batch 8 on this machine: REFUSED/, "Size sweep", "Progressive resizing"],
     async check(nb) {
       const r = nb.results as {
-        runs: { size: number; status: string; bestValAccuracy: number | null }[];
+        sizes: { size: number; status: string; bestValAccuracy: number | null }[];
+        runs: { spec: { imageSize: number } }[];
+        findings: unknown[];
         tooLarge: { fitsHere: boolean; fitsP100: boolean };
         predictions: string | null;
         progressive: { runs: { strategy: string; history: Record<string, number[]> }[] } | null;
       };
-      const sizes = r.runs.map((x) => `${x.size}:${x.status}`).join(",");
+      const sizes = r.sizes.map((x) => `${x.size}:${x.status}`).join(",");
       if (sizes !== "32:trained,40:trained") throw new Error(`size runs: ${sizes}`);
+      // Both trained here (notebook 02 did not run in this output folder), saved for notebook 05.
+      if (r.runs.map((x) => x.spec.imageSize).join() !== "32,40") throw new Error("runs not saved");
+      // Two sizes decide no finding (it needs three).
+      if (r.findings.length !== 0) throw new Error("a size finding from two sizes");
       if (r.tooLarge.fitsHere || r.tooLarge.fitsP100) throw new Error("1024 px was not refused");
       const strategies = r.progressive?.runs.map((x) => x.strategy).join(",");
       if (strategies !== "progressive,fixed") throw new Error(`progressive runs: ${strategies}`);
@@ -292,13 +300,23 @@ export const EXPECTATIONS: NotebookExpectation[] = [
       const charts = [...nb.svgs, ...nb.htmls];
       const cells = charts.map((s) => countMarks(s, "cell")).filter((n) => n === 23 * 23);
       if (cells.length < 3) throw new Error(`${cells.length} 23x23 heatmaps, expected 3`);
-      const dots = charts.map((s) => countMarks(s, "dot")).filter((n) => n === 23);
-      if (dots.length < 2) throw new Error(`${dots.length} TPR-vs-size plots with 23 dots`);
       const r = nb.results as {
-        ours: { total: number; confusion: number[][] };
+        ours: { total: number; confusion: number[][]; perClass: { support: number }[] };
+        leftOut: string[];
+        findings: { id: number; reproduced: boolean; ours: string }[];
         study: { correct: number; total: number; macroF1: number; mcc: number };
         predictions: { trainedHere: boolean };
       };
+      // Our TPR chart has one dot per class with validation images (no recall, no dot); the study's 23.
+      const withImages = r.ours.perClass.filter((c) => c.support > 0).length;
+      if (withImages + r.leftOut.length !== 23) throw new Error(`left out: ${r.leftOut}`);
+      const dots = charts.map((s) => countMarks(s, "dot"));
+      if (!dots.includes(23) || !dots.includes(withImages)) {
+        throw new Error(`TPR-vs-size dots ${dots}, expected 23 (study) and ${withImages} (ours)`);
+      }
+      if (r.findings.length !== 1 || r.findings[0].id !== 3 || !r.findings[0].ours.includes("CI")) {
+        throw new Error(`finding 3: ${JSON.stringify(r.findings)}`);
+      }
       if (r.study.correct !== 817 || r.study.total !== 1292) throw new Error("study matrix");
       if (Math.abs(r.study.macroF1 - 0.489) > 1e-3 || Math.abs(r.study.mcc - 0.588) > 1e-3) {
         throw new Error(`study macro-F1 ${r.study.macroF1}, MCC ${r.study.mcc}`);
@@ -312,7 +330,13 @@ export const EXPECTATIONS: NotebookExpectation[] = [
   },
   {
     notebook: "05-class-imbalance",
-    params: ["imageSize=32", "epochs=2", "stepsPerEpoch=2", "maxVal=16"],
+    params: [
+      "imageSize=32",
+      "epochs=2",
+      "stepsPerEpoch=2",
+      "maxVal=16",
+      'strategies=["baseline","class weights","undersample-200","oversample","oversample + augmentation"]',
+    ],
     minPictures: 3, // augmentation grid, scores per strategy, TPR of the best vs the baseline
     texts: [
       "no validation file in any training list",
