@@ -106,6 +106,25 @@ export function tinyModel(
   return tf.model({ inputs: input, outputs: out as tf.SymbolicTensor });
 }
 
+/**
+ * A small model with batch norm and explicit layer names: conv (2 filters, 3x3),
+ * batch norm, flatten, dense(classes, softmax). Its moving statistics make it
+ * the model for checkpoint round trips.
+ */
+export function bnModel(inputShape: [number, number, number], classes: number): tf.LayersModel {
+  const input = tf.input({ shape: inputShape, name: "image" });
+  let x = tf.layers.conv2d({ filters: 2, kernelSize: 3, name: "conv" }).apply(input);
+  x = tf.layers.batchNormalization({ name: "bn" }).apply(x);
+  x = tf.layers.flatten({ name: "flat" }).apply(x);
+  const out = tf.layers.dense({ units: classes, activation: "softmax", name: "out" }).apply(x);
+  return tf.model({ inputs: input, outputs: out as tf.SymbolicTensor });
+}
+
+/** Every weight's values, in `model.weights` order. */
+export async function weightValues(model: tf.LayersModel): Promise<number[][]> {
+  return await Promise.all(model.weights.map(async (w) => Array.from(await w.read().data())));
+}
+
 /** Fails unless `|a - b| <= tol`. */
 export function assertClose(a: number, b: number, tol: number, msg = ""): void {
   if (!(Math.abs(a - b) <= tol)) throw new Error(`${msg} expected ${a} within ${tol} of ${b}`);

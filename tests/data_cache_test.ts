@@ -7,11 +7,10 @@
  */
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
-import { encode } from "./data_fixtures.ts";
+import { classTree, encode, pixelsOf } from "./data_fixtures.ts";
 import {
   checksum,
   DiskCache,
-  ImageDataset,
   imageDatasetFromDirectory,
   type LoadOptions,
 } from "../lib/data/mod.ts";
@@ -19,27 +18,8 @@ import { initEngine, tf } from "../lib/engine/mod.ts";
 
 await initEngine({ quiet: true });
 
-async function tree(perClass = 5): Promise<string> {
-  const root = await Deno.makeTempDir({ prefix: "acmc-cache-data-" });
-  let seed = 1;
-  for (const cls of ["a", "b"]) {
-    await Deno.mkdir(join(root, cls));
-    for (let i = 0; i < perClass; i++) {
-      await Deno.writeFile(join(root, cls, `${i}.png`), await encode("rgb", 20 + i, 17, seed++));
-    }
-  }
-  return root;
-}
-
-/** Every pixel of one pass, in order. */
-async function pixelsOf(ds: ImageDataset): Promise<number[]> {
-  const xs: number[] = [];
-  for await (const { x, y } of ds) {
-    xs.push(...x.dataSync());
-    x.dispose();
-    y?.dispose();
-  }
-  return xs;
+function tree(perClass = 5): Promise<string> {
+  return classTree({ classes: ["a", "b"], perClass, height: 17, prefix: "acmc-cache-data-" });
 }
 
 const base: LoadOptions = { imageSize: [9, 11], batchSize: 4, shuffle: false, verbose: false };

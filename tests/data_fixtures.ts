@@ -7,6 +7,7 @@
  */
 import sharp from "sharp";
 import { dirname, join } from "node:path";
+import type { ImageDataset } from "../lib/data/mod.ts";
 
 /**
  * A deterministic test pattern, `channels` bands: smooth waves plus, unless
@@ -171,6 +172,39 @@ export async function makeTree(): Promise<string> {
   return root;
 }
 
+/** What {@linkcode classTree} writes. */
+export interface ClassTreeOptions {
+  /** Class folder names. */
+  classes: string[];
+  /** PNGs per class: `<i>.png`, RGB, (20 + i) x `height` px, seeds 1, 2, … across classes. */
+  perClass: number;
+  /** Image height in px. */
+  height: number;
+  /** The temporary folder's name prefix. */
+  prefix: string;
+  /** Further files, by path relative to the root (their folders must exist). */
+  extra?: Record<string, Uint8Array>;
+}
+
+/** Writes a tree of class folders holding good PNGs (plus `extra`) into a new temporary folder. */
+export async function classTree(o: ClassTreeOptions): Promise<string> {
+  const root = await Deno.makeTempDir({ prefix: o.prefix });
+  let seed = 1;
+  for (const cls of o.classes) {
+    await Deno.mkdir(join(root, cls));
+    for (let i = 0; i < o.perClass; i++) {
+      await Deno.writeFile(
+        join(root, cls, `${i}.png`),
+        await encode("rgb", 20 + i, o.height, seed++),
+      );
+    }
+  }
+  for (const [rel, bytes] of Object.entries(o.extra ?? {})) {
+    await Deno.writeFile(join(root, rel), bytes);
+  }
+  return root;
+}
+
 /** A snapshot of a folder (paths, sizes, mtimes) to prove nothing was written there. */
 export async function snapshot(dir: string): Promise<string> {
   const out: string[] = [];
@@ -184,4 +218,15 @@ export async function snapshot(dir: string): Promise<string> {
   };
   await walk(dir);
   return out.sort().join("\n");
+}
+
+/** Every pixel value of one pass over `ds`, in order (each batch disposed after reading). */
+export async function pixelsOf(ds: ImageDataset): Promise<number[]> {
+  const xs: number[] = [];
+  for await (const { x, y } of ds) {
+    xs.push(...x.dataSync());
+    x.dispose();
+    y?.dispose();
+  }
+  return xs;
 }

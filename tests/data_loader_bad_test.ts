@@ -5,7 +5,7 @@
  */
 import assert, { deepStrictEqual as assertEquals, notDeepStrictEqual } from "node:assert/strict";
 import { join } from "node:path";
-import { encode, snapshot } from "./data_fixtures.ts";
+import { classTree, encode, pixelsOf, snapshot } from "./data_fixtures.ts";
 import {
   datasetFromFiles,
   decodeImage,
@@ -26,17 +26,14 @@ async function rejects(fn: () => Promise<unknown>): Promise<Error> {
 }
 
 /** A small tree: two classes of good PNGs, plus optional extra files. */
-async function tree(extra: Record<string, Uint8Array> = {}, perClass = 6): Promise<string> {
-  const root = await Deno.makeTempDir({ prefix: "acmc-loader-bad-" });
-  let seed = 1;
-  for (const cls of ["cat", "dog"]) {
-    await Deno.mkdir(join(root, cls));
-    for (let i = 0; i < perClass; i++) {
-      await Deno.writeFile(join(root, cls, `${i}.png`), await encode("rgb", 20 + i, 16, seed++));
-    }
-  }
-  for (const [rel, bytes] of Object.entries(extra)) await Deno.writeFile(join(root, rel), bytes);
-  return root;
+function tree(extra: Record<string, Uint8Array> = {}, perClass = 6): Promise<string> {
+  return classTree({
+    classes: ["cat", "dog"],
+    perClass,
+    height: 16,
+    prefix: "acmc-loader-bad-",
+    extra,
+  });
 }
 
 const quiet = { verbose: false, imageSize: [8, 8] as [number, number] };
@@ -49,17 +46,6 @@ async function drain(ds: ImageDataset): Promise<number> {
     y?.dispose();
   }
   return n;
-}
-
-/** Every pixel value of one pass over `ds`, in order. */
-async function pixelsOf(ds: ImageDataset): Promise<number[]> {
-  const xs: number[] = [];
-  for await (const { x, y } of ds) {
-    xs.push(...x.dataSync());
-    x.dispose();
-    y?.dispose();
-  }
-  return xs;
 }
 
 Deno.test("bad files: clear errors naming the file, at first read or when validating", async () => {

@@ -6,7 +6,6 @@
  */
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { initEngine, tf } from "../lib/engine/mod.ts";
 import { loadKerasWeights } from "../lib/models/mod.ts";
 import {
@@ -16,25 +15,14 @@ import {
   readCheckpointInfo,
   withSeed,
 } from "../lib/train/mod.ts";
-import { ROOT } from "./_python.ts";
-import { memoryDataset, randomImages } from "./_train_data.ts";
+import { killDuringSave } from "./_kill_during_save.ts";
+import { bnModel as bnModelOf, memoryDataset, randomImages, weightValues } from "./_train_data.ts";
 
 await initEngine({ quiet: true });
 
 const H = 4, W = 4, C = 1, K = 3;
 
-function bnModel(): tf.LayersModel {
-  const input = tf.input({ shape: [H, W, C], name: "image" });
-  let x = tf.layers.conv2d({ filters: 2, kernelSize: 3, name: "conv" }).apply(input);
-  x = tf.layers.batchNormalization({ name: "bn" }).apply(x);
-  x = tf.layers.flatten({ name: "flat" }).apply(x);
-  const out = tf.layers.dense({ units: K, activation: "softmax", name: "out" }).apply(x);
-  return tf.model({ inputs: input, outputs: out as tf.SymbolicTensor });
-}
-
-async function values(model: tf.LayersModel): Promise<number[][]> {
-  return await Promise.all(model.weights.map(async (w) => Array.from(await w.read().data())));
-}
+const bnModel = () => bnModelOf([H, W, C], K);
 
 Deno.test("modelCheckpoint: a .weights.h5 path gets Keras' weights file with each saved epoch's weights", async () => {
   const dir = await Deno.makeTempDir({ prefix: "acmc-h5ckpt-" });
@@ -45,7 +33,7 @@ Deno.test("modelCheckpoint: a .weights.h5 path gets Keras' weights file with eac
     const path = join(dir, "ckpt", "epoch{epoch:02d}.weights.h5");
     const saved: number[][][] = [];
     const ckpt = modelCheckpoint({ path, monitor: "loss" });
-    const grab = { onEpochEnd: async () => void saved.push(await values(model)) };
+    const grab = { onEpochEnd: async () => void saved.push(await weightValues(model)) };
     await fit(model, train, { epochs: 3, verbose: 0, callbacks: [ckpt, grab], seed: 1 });
     assertEquals(ckpt.savedEpochs, [0, 1, 2]);
     assertEquals(ckpt.lastPath, join(dir, "ckpt", "epoch03.weights.h5"));
@@ -56,7 +44,7 @@ Deno.test("modelCheckpoint: a .weights.h5 path gets Keras' weights file with eac
       assertEquals(r.format, "keras3-weights-h5");
       assertEquals(r.loaded.sort(), ["bn", "conv", "out"]);
       // every array, the batch norm's moving statistics included, is that epoch's
-      assertEquals(await values(back), saved[e]);
+      assertEquals(await weightValues(back), saved[e]);
       back.dispose();
     }
     assert(Deno.statSync(join(dir, "ckpt", "epoch03.weights.h5.history.json")).isFile);
@@ -79,7 +67,7 @@ Deno.test("loadCheckpoint reads a best-only .weights.h5 checkpoint: the best epo
     const path = join(dir, "best.weights.h5");
     const saved: number[][][] = [];
     const ckpt = modelCheckpoint({ path, monitor: "loss", saveBestOnly: true });
-    const grab = { onEpochEnd: async () => void saved.push(await values(model)) };
+    const grab = { onEpochEnd: async () => void saved.push(await weightValues(model)) };
     const history = await fit(model, train, {
       epochs: 4,
       learningRate: 0.05,
@@ -94,7 +82,7 @@ Deno.test("loadCheckpoint reads a best-only .weights.h5 checkpoint: the best epo
     assertEquals(info.epoch, best);
     assertEquals(info.logs!.loss, history.history.loss[best]);
     assertEquals(info.history!.epoch, history.epoch.slice(0, best + 1));
-    assertEquals(await values(back), saved[best]);
+    assertEquals(await weightValues(back), saved[best]);
     assertEquals((await readCheckpointInfo(path)).epoch, best);
     await assert.rejects(
       () => loadCheckpoint(back, path, { optimizer: tf.train.adam() }),
@@ -111,85 +99,14 @@ Deno.test("loadCheckpoint reads a best-only .weights.h5 checkpoint: the best epo
   }
 });
 
-const CHILD = `
-import { tf } from ${JSON.stringify(new URL("../lib/engine/mod.ts", import.meta.url).href)};
-import { saveKerasWeights } from ${
-  JSON.stringify(new URL("../lib/models/mod.ts", import.meta.url).href)
-};
-const input = tf.input({ shape: [500] });
-const out = tf.layers.dense({ units: 4000, name: "big" }).apply(input);
-const model = tf.model({ inputs: input, outputs: out });
-for (let v = 1; ; v++) {
-  const vals = model.weights.map((w) => tf.fill(w.shape, v));
-  model.setWeights(vals);
-  tf.dispose(vals);
-  await saveKerasWeights(model, Deno.args[0]);
-  console.log("saved " + v);
-}
-`;
-
 Deno.test("saveKerasWeights: a kill during a save leaves the previous .weights.h5 loadable", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "acmc-h5kill-" });
-  try {
-    const script = join(dir, "child.ts");
-    await Deno.writeTextFile(script, CHILD);
-    const path = join(dir, "ckpt", "model.weights.h5");
-    const input = tf.input({ shape: [500] });
-    const out = tf.layers.dense({ units: 4000, name: "big" }).apply(input);
-    const model = tf.model({ inputs: input, outputs: out as tf.SymbolicTensor });
-    let midWrite = 0;
-    for (let round = 0; round < 3; round++) {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "--config", join(ROOT, "deno.json"), script, path],
-        cwd: fileURLToPath(new URL("..", import.meta.url)),
-        stdout: "piped",
-        stderr: "null",
-      }).spawn();
-      let lastSaved = 0;
-      const reader = (async () => {
-        const dec = new TextDecoder();
-        for await (const chunk of child.stdout) {
-          for (const m of dec.decode(chunk).matchAll(/saved (\d+)/g)) lastSaved = Number(m[1]);
-        }
-      })();
-      // after a few versions, kill while a temporary file is being written
-      const deadline = Date.now() + 120_000;
-      let killed = false;
-      while (!killed && Date.now() < deadline) {
-        if (lastSaved >= 2 + round) {
-          let writing = false;
-          for await (const e of Deno.readDir(join(dir, "ckpt"))) {
-            if (e.name.startsWith(".model.weights.h5.tmp-")) {
-              writing ||= await Deno.stat(join(dir, "ckpt", e.name)).then(
-                (s) => s.size > 0,
-                () => false,
-              );
-            }
-          }
-          if (writing) {
-            child.kill("SIGKILL");
-            killed = true;
-            midWrite++;
-          }
-        }
-        if (!killed) await new Promise((r) => setTimeout(r, 1));
-      }
-      if (!killed) child.kill("SIGKILL");
-      await child.status;
-      await reader;
-      assert(killed, "the child never reached a save in time");
-      await loadKerasWeights(model, path);
-      const [kernel, bias] = await values(model);
-      const v = kernel[0];
-      assert(
-        v === lastSaved || v === lastSaved + 1,
-        `loaded version ${v}, last reported ${lastSaved}`,
-      );
-      assert(kernel.every((x) => x === v) && bias.every((x) => x === v), `version ${v} is mixed`);
-    }
-    assert(midWrite >= 1, "no kill landed while a temporary file was being written");
-    model.dispose();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await killDuringSave({
+    imports: `import { saveKerasWeights } from ${
+      JSON.stringify(new URL("../lib/models/mod.ts", import.meta.url).href)
+    };`,
+    save: "await saveKerasWeights(model, path);",
+    fileName: "model.weights.h5",
+    load: async (model, path) => void await loadKerasWeights(model, path),
+    rounds: 3,
+  });
 });

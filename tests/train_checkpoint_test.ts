@@ -1,6 +1,5 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { adam, initEngine, tf } from "../lib/engine/mod.ts";
 import {
   fit,
@@ -10,25 +9,21 @@ import {
   saveCheckpoint,
   withSeed,
 } from "../lib/train/mod.ts";
-import { ROOT } from "./_python.ts";
-import { assertRejectsWith, memoryDataset, randomImages, tinyModel } from "./_train_data.ts";
+import { killDuringSave } from "./_kill_during_save.ts";
+import {
+  assertRejectsWith,
+  bnModel as bnModelOf,
+  memoryDataset,
+  randomImages,
+  tinyModel,
+  weightValues,
+} from "./_train_data.ts";
 
 await initEngine();
 
 const H = 4, W = 4, C = 1, K = 3;
 
-function bnModel(): tf.LayersModel {
-  const input = tf.input({ shape: [H, W, C], name: "image" });
-  let x = tf.layers.conv2d({ filters: 2, kernelSize: 3, name: "conv" }).apply(input);
-  x = tf.layers.batchNormalization({ name: "bn" }).apply(x);
-  x = tf.layers.flatten({ name: "flat" }).apply(x);
-  const out = tf.layers.dense({ units: K, activation: "softmax", name: "out" }).apply(x);
-  return tf.model({ inputs: input, outputs: out as tf.SymbolicTensor });
-}
-
-async function values(model: tf.LayersModel): Promise<number[][]> {
-  return await Promise.all(model.weights.map(async (w) => Array.from(await w.read().data())));
-}
+const bnModel = () => bnModelOf([H, W, C], K);
 
 Deno.test("a checkpoint restores every weight (BatchNorm statistics included) and its metadata", async () => {
   const dir = await Deno.makeTempDir({ prefix: "acmc-ckpt-" });
@@ -48,11 +43,11 @@ Deno.test("a checkpoint restores every weight (BatchNorm statistics included) an
       monitor: "val_accuracy",
       best: 0.5,
     });
-    const saved = await values(model);
+    const saved = await weightValues(model);
     const other = withSeed(4, bnModel); // different weights, layers renamed? names are explicit
-    assert(JSON.stringify(await values(other)) !== JSON.stringify(saved));
+    assert(JSON.stringify(await weightValues(other)) !== JSON.stringify(saved));
     const info = await loadCheckpoint(other, path);
-    assertEquals(await values(other), saved);
+    assertEquals(await weightValues(other), saved);
     assertEquals(info.epoch, 4);
     assertEquals(info.best, 0.5);
     assertEquals(info.optimizer, null);
@@ -65,7 +60,7 @@ Deno.test("a checkpoint restores every weight (BatchNorm statistics included) an
     assert(a.weights[0].originalName !== b.weights[0].originalName);
     await saveCheckpoint(a, join(dir, "a.ckpt"));
     await loadCheckpoint(b, join(dir, "a.ckpt"));
-    assertEquals(await values(b), await values(a));
+    assertEquals(await weightValues(b), await weightValues(a));
 
     // a model that does not fit, a corrupt file, a missing file: clear errors naming the file
     await assertRejectsWith(() => loadCheckpoint(tinyModel([H, W, C], K), path), "m.ckpt");
@@ -136,7 +131,7 @@ Deno.test("resuming from a full checkpoint (weights + Adam state + history) equa
         )
       );
     }
-    const [a, b] = [await values(full), await values(resumed)];
+    const [a, b] = [await weightValues(full), await weightValues(resumed)];
     a.forEach((w, i) =>
       w.forEach((v, j) =>
         assert(Math.abs(v - b[i][j]) < 1e-5, `weight ${i}[${j}] ${v} vs ${b[i][j]}`)
@@ -147,92 +142,16 @@ Deno.test("resuming from a full checkpoint (weights + Adam state + history) equa
   }
 });
 
-const CHILD = `
-import { tf } from ${JSON.stringify(new URL("../lib/engine/mod.ts", import.meta.url).href)};
-import { saveCheckpoint } from ${
-  JSON.stringify(new URL("../lib/train/checkpoint.ts", import.meta.url).href)
-};
-const input = tf.input({ shape: [500] });
-const out = tf.layers.dense({ units: 4000, name: "big" }).apply(input);
-const model = tf.model({ inputs: input, outputs: out });
-for (let v = 1; ; v++) {
-  const vals = model.weights.map((w) => tf.fill(w.shape, v));
-  model.setWeights(vals);
-  tf.dispose(vals);
-  await saveCheckpoint(model, Deno.args[0], { epoch: v });
-  console.log("saved " + v);
-}
-`;
-
 Deno.test("a kill during a save leaves the previous checkpoint loadable (subprocess killed mid-write)", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "acmc-kill-" });
-  try {
-    const script = join(dir, "child.ts");
-    await Deno.writeTextFile(script, CHILD);
-    const path = join(dir, "ckpt", "model.ckpt");
-    const input = tf.input({ shape: [500] });
-    const out = tf.layers.dense({ units: 4000, name: "big" }).apply(input);
-    const model = tf.model({ inputs: input, outputs: out as tf.SymbolicTensor });
-    let midWrite = 0;
-    for (let round = 0; round < 4; round++) {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "--config", join(ROOT, "deno.json"), script, path],
-        cwd: fileURLToPath(new URL("..", import.meta.url)),
-        stdout: "piped",
-        stderr: "null",
-      }).spawn();
-      let lastSaved = 0;
-      const reader = (async () => {
-        const dec = new TextDecoder();
-        for await (const chunk of child.stdout) {
-          for (const m of dec.decode(chunk).matchAll(/saved (\d+)/g)) lastSaved = Number(m[1]);
-        }
-      })();
-      // wait until a few versions exist, then kill as soon as a save is under way: a
-      // temporary file being written, or (were saves not atomic) a checkpoint shorter than whole
-      const deadline = Date.now() + 120_000;
-      let killed = false;
-      let fullSize = 0;
-      while (!killed && Date.now() < deadline) {
-        if (lastSaved >= 2 + round) {
-          fullSize ||= (await Deno.stat(path)).size;
-          const partial = await Deno.stat(path).then((s) => s.size < fullSize, () => true);
-          let writing = partial;
-          for await (const e of Deno.readDir(join(dir, "ckpt"))) {
-            if (e.name.startsWith(".model.ckpt.tmp-")) {
-              writing ||= await Deno.stat(join(dir, "ckpt", e.name)).then(
-                (s) => s.size > 0,
-                () => false,
-              );
-            }
-          }
-          if (writing) {
-            child.kill("SIGKILL");
-            killed = true;
-            midWrite++;
-          }
-        }
-        if (!killed) await new Promise((r) => setTimeout(r, 1));
-      }
-      if (!killed) child.kill("SIGKILL");
-      await child.status;
-      await reader;
-      assert(killed, "the child never reached a save in time");
-      const info = await loadCheckpoint(model, path);
-      assert(
-        info.epoch === lastSaved || info.epoch === lastSaved + 1,
-        `loaded version ${info.epoch}, last reported ${lastSaved}`,
-      );
-      for (const w of model.weights) {
-        const v = await w.read().data();
-        assert(v.every((x) => x === info.epoch), `weights of version ${info.epoch} are mixed`);
-      }
-    }
-    assert(midWrite >= 1, "no kill landed while a temporary file was being written");
-    model.dispose();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await killDuringSave({
+    imports: `import { saveCheckpoint } from ${
+      JSON.stringify(new URL("../lib/train/checkpoint.ts", import.meta.url).href)
+    };`,
+    save: "await saveCheckpoint(model, path, { epoch: v });",
+    fileName: "model.ckpt",
+    load: async (model, path) => (await loadCheckpoint(model, path)).epoch ?? NaN,
+    rounds: 4,
+  });
 });
 
 Deno.test("a failed save removes its temporary file and keeps the previous checkpoint", async () => {

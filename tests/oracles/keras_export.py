@@ -30,6 +30,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras.applications.resnet50 import preprocess_input  # noqa: E402
+from random_batch_norm import randomize_batch_norm  # noqa: E402
 
 
 def features_and_preds(model, x):
@@ -55,21 +56,15 @@ def transfer_model(size, classes, t):
 
 
 def randomize_bn(model, rng, px):
-    """Random gamma/beta, then moving statistics from a calibration batch that
-    holds the test images (at 32 px the last stage is 1x1: statistics from other
-    images would put the features, and the softmax, far off scale)."""
-    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    for bn in bns:
-        c = bn.gamma.shape[0]
-        bn.gamma.assign(rng.uniform(0.5, 1.5, c).astype("float32"))
-        bn.beta.assign(rng.normal(0, 0.2, c).astype("float32"))
-        bn.momentum = 0.0
-        bn.trainable = True
-    extra = preprocess_input(rng.uniform(0, 255, (13,) + px.shape[1:]).astype("float32"))
-    calib = np.concatenate([px, extra])
-    model(calib, training=True)
-    for bn in bns:
-        bn.momentum = 0.99
+    """randomize_batch_norm with a calibration batch that holds the test images
+    (at 32 px the last stage is 1x1: statistics from other images would put the
+    features, and the softmax, far off scale) plus 13 random ones."""
+
+    def calibration(rng):
+        extra = preprocess_input(rng.uniform(0, 255, (13,) + px.shape[1:]).astype("float32"))
+        return np.concatenate([px, extra])
+
+    randomize_batch_norm(model, rng, calibration)
 
 
 def roundtrip(req):

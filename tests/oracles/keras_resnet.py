@@ -31,6 +31,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import h5py  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from random_batch_norm import randomize_batch_norm  # noqa: E402
 
 
 def count(weights):
@@ -99,19 +100,10 @@ def weights(req):
     rng = np.random.default_rng(req["seed"])
     keras.utils.set_random_seed(req["seed"])
     model = keras.applications.ResNet50(weights=None, classes=23, input_shape=(size, size, 3))
-    # Non-trivial BatchNorm parameters: random gamma/beta, then moving statistics
-    # taken from a calibration batch (momentum 0 for one training-mode call), so
-    # that every layer's output stays well scaled.
-    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    for bn in bns:
-        c = bn.gamma.shape[0]
-        bn.gamma.assign(rng.uniform(0.5, 1.5, c).astype("float32"))
-        bn.beta.assign(rng.normal(0, 0.2, c).astype("float32"))
-        bn.momentum = 0.0
-    calib = rng.uniform(0, 255, (4, size, size, 3)).astype("float32")
-    model(calib, training=True)
-    for bn in bns:
-        bn.momentum = 0.99
+    # Non-trivial BatchNorm parameters, statistics from 4 random images.
+    randomize_batch_norm(
+        model, rng, lambda rng: rng.uniform(0, 255, (4, size, size, 3)).astype("float32")
+    )
     x = rng.uniform(0, 255, (batch, size, size, 3)).astype("float32")
     preds = model.predict(x, verbose=0)
 
