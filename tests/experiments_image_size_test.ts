@@ -95,6 +95,7 @@ Deno.test("sizeSweep trains each size with fresh callbacks and refuses one that 
       assert(r.epochsRun >= 1 && r.epochsRun <= 3);
       assertEquals(r.bestValAccuracy, Math.max(...r.history!.history.val_accuracy));
       assert(r.secondsPerEpoch! > 0 && r.peakRssBytes! >= r.rssBeforeBytes! * 0.5);
+      assert(r.cpuSecondsPerEpoch! > 0);
       assertEquals(r.checkpoint, join(dir, `size-${r.size}.ckpt`));
       assert((await Deno.stat(r.checkpoint!)).size > 0);
     }

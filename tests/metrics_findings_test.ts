@@ -83,6 +83,18 @@ Deno.test("imageSizeFinding fails on a dip, a small gain, or memory not rising",
     () => imageSizeFinding(sweep([0.4, 0.4, 0.4], [1, 2, 3], [1, 2, 3]).slice(0, 2)),
     /3 sizes/,
   );
+  // Wall time that follows a shared machine's load does not decide when CPU time is known.
+  const noisy = sweep([0.4, 0.47, 0.55], [165, 257, 168], [1, 2, 3]);
+  assertEquals(imageSizeFinding(noisy).checks[2].pass, false);
+  const cpu = noisy.map((q, i) => ({ ...q, cpuSecondsPerEpoch: [90, 130, 170][i] }));
+  const f = imageSizeFinding(cpu);
+  assertEquals(f.checks[2], {
+    label: "CPU seconds per epoch rise at each larger size",
+    pass: true,
+  });
+  assert(f.reproduced && f.ours.includes("(CPU 90 / 130 / 170 s)"), f.ours);
+  const cpuDip = cpu.map((q, i) => ({ ...q, cpuSecondsPerEpoch: [90, 80, 170][i] }));
+  assertEquals(imageSizeFinding(cpuDip).checks[2].pass, false);
 });
 
 // ---- finding 3

@@ -100,6 +100,8 @@ Deno.test("trainAndEvaluate equals the recipe written out by hand (same calls, s
     assertEquals(run.checkpoint, join(dir, "recipe.ckpt"));
     assert(existsSync(run.checkpoint!));
     assert(run.fitSeconds > 0 && run.secondsPerEpoch! > 0);
+    // CPU seconds of this process per epoch: the run's cost, whatever else the machine runs.
+    assert(run.cpuSecondsPerEpoch! > 0 && run.cpuSecondsPerEpoch! < 60 * run.fitSeconds);
     assert(run.peakRssBytes! >= run.rssBeforeBytes! && run.rssBeforeBytes! > 0);
     assertEquals(lines.length, 3);
     assert(lines[0].startsWith("before training: loss "), lines[0]);

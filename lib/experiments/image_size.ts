@@ -123,6 +123,8 @@ export interface SizeRun {
   epochsRun: number;
   /** Mean wall-clock seconds per epoch (training + validation). */
   secondsPerEpoch: number | null;
+  /** CPU seconds of this process per epoch (the cost, unlike wall time not shared-machine noise). */
+  cpuSecondsPerEpoch?: number | null;
   /** Highest RSS of this process during the run (sampled), and RSS just before it, bytes. */
   peakRssBytes: number | null;
   rssBeforeBytes: number | null;
@@ -149,6 +151,7 @@ export function sizeRunOf(
     bestEpoch: number;
     bestValAccuracy: number;
     secondsPerEpoch: number;
+    cpuSecondsPerEpoch?: number | null;
     peakRssBytes: number | null;
     predictionsPath: string | null;
   },
@@ -163,6 +166,7 @@ export function sizeRunOf(
     bestEpoch: shared.bestEpoch,
     epochsRun: shared.history.epoch.length,
     secondsPerEpoch: shared.secondsPerEpoch,
+    cpuSecondsPerEpoch: shared.cpuSecondsPerEpoch ?? null,
     peakRssBytes: shared.peakRssBytes,
     rssBeforeBytes: null,
     history: shared.history,
@@ -355,6 +359,7 @@ async function trainOne(
   run.bestEpoch = r.bestEpoch;
   run.epochsRun = r.epochsRun;
   run.secondsPerEpoch = r.secondsPerEpoch;
+  run.cpuSecondsPerEpoch = r.cpuSecondsPerEpoch;
   run.checkpoint = r.checkpoint;
   run.predictionsPath = r.predictionsPath;
   log(

@@ -57,6 +57,8 @@ export interface SharedRun {
   bestValAccuracy: number;
   /** Mean wall-clock seconds per epoch (training and validation). */
   secondsPerEpoch: number;
+  /** CPU seconds of the process per epoch (null or absent: not measured). */
+  cpuSecondsPerEpoch?: number | null;
   /** Peak RSS of the notebook's process during the run, bytes (null: not measured). */
   peakRssBytes: number | null;
   /** The best model's validation predictions file, or null. */

@@ -19,6 +19,7 @@
  *
  * @module
  */
+import process from "node:process";
 import type { tf } from "../engine/mod.ts";
 import type { BatchDataset } from "../data/types.ts";
 import { sampleMemory } from "../budget/mod.ts";
@@ -128,6 +129,12 @@ export interface TrainRunResult {
   fitSeconds: number;
   /** Mean seconds per epoch, or null when no epoch ran. */
   secondsPerEpoch: number | null;
+  /**
+   * CPU seconds this process spent per epoch of `fit` (all its threads, user +
+   * system), or null when no epoch ran: the run's cost, unlike wall time
+   * unaffected by other work sharing the machine.
+   */
+  cpuSecondsPerEpoch: number | null;
   /** Highest RSS of this process during the run and RSS just before it, bytes (`measureMemory`), else null. */
   peakRssBytes: number | null;
   rssBeforeBytes: number | null;
@@ -290,8 +297,10 @@ export async function trainAndEvaluate(
     else fitOptions.learningRate = options.learningRate ?? 1e-4;
     if (options.classWeight) fitOptions.classWeight = options.classWeight;
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const history = await fit(model, trainDs, fitOptions);
     const fitSeconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
 
     const checkpoint = save?.lastPath ?? null;
     const fromHistory = bestOf(history, monitor);
@@ -343,6 +352,9 @@ export async function trainAndEvaluate(
       predictionsPath,
       fitSeconds,
       secondsPerEpoch: seconds.length ? seconds.reduce((a, b) => a + b, 0) / seconds.length : null,
+      cpuSecondsPerEpoch: history.epoch.length
+        ? (cpu.user + cpu.system) / 1e6 / history.epoch.length
+        : null,
       peakRssBytes: null,
       rssBeforeBytes,
     };
