@@ -89,7 +89,7 @@ export const STANDIN_PROFILE: Readonly<TrainingProfile> = Object.freeze({
   imageSize: 40,
   sizes: [32, 40, 48],
   imbalanceSize: 40,
-  strategies: ["baseline", "class weights", "oversample"],
+  strategies: ["baseline", "oversample"],
   epochs: 3,
   batchSize: 32,
   learningRate: 1e-3,
