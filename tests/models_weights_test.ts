@@ -149,7 +149,9 @@ Deno.test("models: Keras weight files load with prediction parity", async (t) =>
               rel.map(([n, r]) => `${n} ${r.toExponential(2)}`).join(", ")
             }`,
           );
-          assert(dOut < 1e-4 && dLoss < 1e-4, `outputs ${dOut}, loss ${dLoss}`);
+          // The loss (~3, a mean over two images) gets 2e-4: with oneDNN on it measured
+          // 1.1e-4 from Keras once in CI (softmax 5e-5), float32 summation order.
+          assert(dOut < 1e-4 && dLoss < 2e-4, `outputs ${dOut}, loss ${dLoss}`);
           // Deep gradients of a random ResNet50 on 2 images are ill-conditioned:
           // in Keras itself, input noise of 1e-3 (on 0-255) moves the conv1 and
           // conv4 kernel gradients by 12-13% (L2). Hence 5% there; the top layer,
