@@ -20,6 +20,7 @@
  * @module
  */
 import { join } from "node:path";
+import type { SharedRun } from "./shared_runs.ts";
 import { adam, tf } from "../engine/mod.ts";
 import type { BatchDataset } from "../data/types.ts";
 import {
@@ -143,19 +144,7 @@ export interface SizeRun {
  * size of a sweep, for {@linkcode SizeSweepOptions.reuse}: trained, with its
  * history, best epoch, time per epoch, peak memory and predictions.
  */
-export function sizeRunOf(
-  shared: {
-    spec: { imageSize: number };
-    notebook: string;
-    history: History;
-    bestEpoch: number;
-    bestValAccuracy: number;
-    secondsPerEpoch: number;
-    cpuSecondsPerEpoch?: number | null;
-    peakRssBytes: number | null;
-    predictionsPath: string | null;
-  },
-): SizeRun {
+export function sizeRunOf(shared: SharedRun): SizeRun {
   return {
     size: shared.spec.imageSize,
     status: "trained",
