@@ -7,9 +7,7 @@ Run by tools/bench.ts; by hand:
   .venv/bin/python tools/bench/keras_train.py --size 128 --steps 10
 """
 import argparse
-import json
 import os
-import statistics
 import time
 
 # oneDNN: TensorFlow's default is on, but on some CPUs ResNet50 training dies
@@ -22,13 +20,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 
-
-def peak_rss_bytes():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
+from step_result import print_result  # noqa: E402
 
 
 def main():
@@ -55,29 +47,18 @@ def main():
         losses.append(float(loss if np.isscalar(loss) else np.asarray(loss).ravel()[0]))
         if i >= a.warmup:
             times.append(dt)
-    med = statistics.median(times)
-    print(
-        json.dumps(
-            {
-                "side": "keras",
-                "size": a.size,
-                "batch": a.batch,
-                "steps": a.steps,
-                "medianStepS": med,
-                "stepS": times,
-                "imgPerS": a.batch / med,
-                "peakRssBytes": peak_rss_bytes(),
-                "firstLoss": losses[0],
-                "lastLoss": losses[-1],
-                "detail": f"Keras {keras.__version__}, TF {tf.__version__}, "
-                f"jit_compile={model.jit_compile}, oneDNN "
-                + (
-                    f"on (up to {os.environ.get('ONEDNN_MAX_CPU_ISA', 'default')})"
-                    if os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1"
-                    else "off"
-                ),
-            }
-        )
+    print_result(
+        "keras",
+        a,
+        times,
+        losses,
+        f"Keras {keras.__version__}, TF {tf.__version__}, "
+        f"jit_compile={model.jit_compile}, oneDNN "
+        + (
+            f"on (up to {os.environ.get('ONEDNN_MAX_CPU_ISA', 'default')})"
+            if os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1"
+            else "off"
+        ),
     )
 
 

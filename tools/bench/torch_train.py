@@ -15,25 +15,17 @@ worker's fields). Run by tools/bench.ts; by hand:
   .venv/bin/python tools/bench/torch_train.py --size 128 --steps 10 [--channels-last]
 """
 import argparse
-import json
 import os
-import statistics
 import time
 
 import torch
 from torch import nn
 import torch.nn.functional as F
 
+from step_result import print_result
+
 BN_EPS = 1.001e-5
 BN_MOMENTUM = 0.01  # Keras momentum 0.99: moving = 0.99 * moving + 0.01 * batch
-
-
-def peak_rss_bytes():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def conv_bn(cin, cout, k, stride=1, padding=0):
@@ -112,26 +104,15 @@ def main():
         losses.append(lv)
         if i >= a.warmup:
             times.append(dt)
-    med = statistics.median(times)
-    print(
-        json.dumps(
-            {
-                "side": "torch_cl" if a.channels_last else "torch",
-                "size": a.size,
-                "batch": a.batch,
-                "steps": a.steps,
-                "medianStepS": med,
-                "stepS": times,
-                "imgPerS": a.batch / med,
-                "peakRssBytes": peak_rss_bytes(),
-                "firstLoss": losses[0],
-                "lastLoss": losses[-1],
-                "detail": f"PyTorch {torch.__version__}, "
-                f"{'channels_last' if a.channels_last else 'NCHW'}, "
-                f"{torch.get_num_threads()} threads, eager, "
-                f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}",
-            }
-        )
+    print_result(
+        "torch_cl" if a.channels_last else "torch",
+        a,
+        times,
+        losses,
+        f"PyTorch {torch.__version__}, "
+        f"{'channels_last' if a.channels_last else 'NCHW'}, "
+        f"{torch.get_num_threads()} threads, eager, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}",
     )
 
 
