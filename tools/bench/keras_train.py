@@ -6,7 +6,6 @@ the timed steps. Prints one JSON line (same fields as the Deno worker).
 Run by tools/bench.ts; by hand:
   .venv/bin/python tools/bench/keras_train.py --size 128 --steps 10
 """
-import argparse
 import os
 import time
 
@@ -20,16 +19,11 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 
-from step_result import print_result  # noqa: E402
+from step_result import print_result, step_args  # noqa: E402
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--size", type=int, default=128)
-    p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--classes", type=int, default=23)
+    p = step_args()
     a = p.parse_args()
 
     model = keras.applications.ResNet50(

@@ -1,9 +1,21 @@
-"""The one result line both Python peers of the train bench print (keras_train.py,
-torch_train.py): median step time, images/s and peak RSS measured the same way for
-both, as tools/bench/peers.ts reads it."""
+"""What both Python peers of the train bench share (keras_train.py, torch_train.py):
+their command-line flags, and the one result line they print (median step time,
+images/s and peak RSS measured the same way for both, as tools/bench/peers.ts reads it)."""
 
+import argparse
 import json
 import statistics
+
+
+def step_args():
+    """The flags every peer takes (a peer adds its own before parsing)."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--size", type=int, default=128)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--classes", type=int, default=23)
+    return p
 
 
 def peak_rss_bytes():

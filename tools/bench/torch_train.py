@@ -14,7 +14,6 @@ steps. `--channels-last` trains in PyTorch's channels_last memory format
 worker's fields). Run by tools/bench.ts; by hand:
   .venv/bin/python tools/bench/torch_train.py --size 128 --steps 10 [--channels-last]
 """
-import argparse
 import os
 import time
 
@@ -22,7 +21,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from step_result import print_result
+from step_result import print_result, step_args
 
 BN_EPS = 1.001e-5
 BN_MOMENTUM = 0.01  # Keras momentum 0.99: moving = 0.99 * moving + 0.01 * batch
@@ -76,12 +75,7 @@ class ResNet50(nn.Module):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--size", type=int, default=128)
-    p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--classes", type=int, default=23)
+    p = step_args()
     p.add_argument("--channels-last", action="store_true")
     a = p.parse_args()
 
