@@ -155,6 +155,8 @@ export {
   type History,
   learningRateScheduler,
   loadCheckpoint,
+  logitAdjusted,
+  type LogitAdjustmentOptions,
   type Logs,
   modelCheckpoint,
   type ModelCheckpointOptions,
@@ -246,6 +248,7 @@ export {
 
 // --- experiments: the study's comparisons ----------------------------------------
 export {
+  adjustedStrategyResult,
   analyzePredictions,
   bestRun,
   bestStrategy,
@@ -275,6 +278,7 @@ export {
   sizeRunOf,
   sizeSweep,
   STRATEGIES,
+  strategyLine,
   type StrategyPlan,
   type StrategyResult,
   strategyResultOf,

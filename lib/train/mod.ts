@@ -32,3 +32,4 @@ export * from "./classify.ts";
 export * from "./keras_checkpoint.ts";
 export * from "./estimate.ts";
 export * from "./lr_schedule.ts";
+export * from "./logit_adjustment.ts";
