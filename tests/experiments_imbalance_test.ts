@@ -1,10 +1,12 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import {
+  adjustedStrategyResult,
   bestStrategy,
   planRows,
   planStrategies,
   scoreRows,
   STRATEGIES,
+  strategyLine,
   type StrategyResult,
 } from "../lib/experiments/imbalance.ts";
 import { labelCounts } from "../lib/data/balance.ts";
@@ -24,11 +26,11 @@ const TRAIN = (() => {
   return { filePaths, labels };
 })();
 
-Deno.test("planStrategies builds the five strategies from the training lists", () => {
+Deno.test("planStrategies builds the six strategies from the training lists", () => {
   const copy = structuredClone(TRAIN);
   const plans = planStrategies(TRAIN, { numClasses: 4, seed: 1, cap: 100 });
   assertEquals(plans.map((p) => p.name), [...STRATEGIES]);
-  const [base, weighted, under, over, aug] = plans;
+  const [base, weighted, under, over, aug, adjusted] = plans;
   assertEquals({ f: base.filePaths, l: base.labels }, { f: TRAIN.filePaths, l: TRAIN.labels });
   assertEquals(base.classWeight, null);
   assertEquals(weighted.filePaths, TRAIN.filePaths);
@@ -38,6 +40,10 @@ Deno.test("planStrategies builds the five strategies from the training lists", (
   assertEquals(over.augment, null);
   assertEquals(aug.filePaths, over.filePaths);
   assertEquals(aug.augment, { seed: 1 });
+  assertEquals(adjusted.filePaths, TRAIN.filePaths);
+  assertEquals([adjusted.classWeight, adjusted.augment], [null, null]);
+  assertEquals(adjusted.logitAdjustment, { tau: 1 });
+  assert(plans.slice(0, 5).every((p) => p.logitAdjustment === null));
   assertEquals(TRAIN, copy, "the training lists are not modified");
   const balanced = planStrategies(TRAIN, {
     numClasses: 4,
@@ -50,17 +56,21 @@ Deno.test("planStrategies builds the five strategies from the training lists", (
     () => planStrategies(TRAIN, { numClasses: 4, only: ["smote"] }),
     /unknown strategy/,
   );
+  assert.throws(
+    () => planStrategies(TRAIN, { numClasses: 4, only: ["logit adjustment"] }),
+    /adjusts the baseline's predictions: add "baseline"/,
+  );
 });
 
 Deno.test("planRows reports sizes, distinct files and weight spread", () => {
   const rows = planRows(planStrategies(TRAIN, { numClasses: 4 }), 4);
-  assertEquals(rows.map((r) => r.images), [469, 469, 369, 1200, 1200]);
-  assertEquals(rows.map((r) => r.distinctFiles), [469, 469, 369, 469, 469]);
+  assertEquals(rows.map((r) => r.images), [469, 469, 369, 1200, 1200, 469]);
+  assertEquals(rows.map((r) => r.distinctFiles), [469, 469, 369, 469, 469, 469]);
   assertEquals(rows[2].largestClass, 200);
   assertEquals(rows[2].smallestClass, 9);
   assert(Math.abs(rows[1].weightSpread - 300 / 9) < 1e-9);
   assertEquals(rows[0].weightSpread, 1);
-  assertEquals(rows.map((r) => r.augmentation), [false, false, false, false, true]);
+  assertEquals(rows.map((r) => r.augmentation), [false, false, false, false, true, false]);
 });
 
 function result(strategy: string, yTrue: number[], yPred: number[]): StrategyResult {
@@ -199,4 +209,52 @@ Deno.test("runStrategy trains, reloads the best epoch, scores validation and fre
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("adjustedStrategyResult scores the baseline's probabilities with the prior removed", () => {
+  // 3 classes trained on 80 / 15 / 5 images; the baseline leans to class 0 on the
+  // uncertain images 1 and 2 (true 1 and 2), which the adjustment turns around.
+  const labels = [0, 1, 2, 0];
+  const probs = [[0.9, 0.06, 0.04], [0.6, 0.35, 0.05], [0.7, 0.05, 0.25], [0.85, 0.1, 0.05]];
+  const baselinePred = [0, 0, 0, 0];
+  const cm = confusionMatrix(labels, baselinePred, { numClasses: 3 });
+  const baseline: StrategyResult = {
+    strategy: "baseline",
+    summary: summarizeConfusion(cm),
+    epochs: 3,
+    seconds: 12,
+    bestEpoch: 2,
+    predictions: { labels, predicted: baselinePred, probs },
+  };
+  const [, plan] = planStrategies(
+    { filePaths: ["a", "b", "c"], labels: [0, 1, 2] },
+    { numClasses: 3, only: ["baseline", "logit adjustment"] },
+  );
+  const r = adjustedStrategyResult(plan, baseline, [80, 15, 5], ["a", "b", "c"]);
+  // priors .8/.15/.05: image 1 -> .6/.8=.75 vs .35/.15=2.33 -> 1; image 2 -> .875 vs 5 -> 2;
+  // image 0: 1.125 vs .4 vs .8 -> 0; image 3: 1.0625 vs .667 vs 1 -> 0
+  assertEquals(r.predictions!.predicted, [0, 1, 2, 0]);
+  assertEquals(r.summary.balancedAccuracy, 1);
+  assert(baseline.summary.balancedAccuracy < 0.34);
+  assertEquals([r.strategy, r.epochs, r.seconds, r.bestEpoch], ["logit adjustment", 3, 12, 2]);
+  assert.match(
+    strategyLine(r),
+    /^logit adjustment: from the baseline's model, .*best epoch 2 of 3, accuracy 1\.000, balanced 1\.000/,
+  );
+  assert.match(strategyLine(baseline), /^baseline: best epoch 2 of 3, .* \(12 s\)$/);
+  r.predictions!.probs!.forEach((row) => assert(Math.abs(row.reduce((a, b) => a + b) - 1) < 1e-12));
+  // A class without training images counts as one instead of dividing by 0.
+  const unseen = adjustedStrategyResult(plan, baseline, [80, 15, 0], ["a", "b", "c"]);
+  assertEquals(unseen.predictions!.predicted[2], 2);
+  assert(unseen.predictions!.probs!.flat().every(Number.isFinite));
+  const noProbs = { ...baseline, predictions: { labels, predicted: baselinePred } };
+  assert.throws(
+    () => adjustedStrategyResult(plan, noProbs, [80, 15, 5], ["a", "b", "c"]),
+    /kept no class probabilities/,
+  );
+  const [basePlan] = planStrategies({ filePaths: ["a"], labels: [0] }, { numClasses: 1 });
+  assert.throws(
+    () => adjustedStrategyResult(basePlan, baseline, [80, 15, 5], ["a", "b", "c"]),
+    /not a post-hoc strategy/,
+  );
 });

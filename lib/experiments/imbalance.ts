@@ -33,7 +33,13 @@ import {
 } from "../metrics/mod.ts";
 import { resnet50 } from "../models/mod.ts";
 import type { StrategyScores } from "../plots/imbalance.ts";
-import { decaySchedule, type History, trainAndEvaluate } from "../train/mod.ts";
+import {
+  decaySchedule,
+  type History,
+  logitAdjusted,
+  type LogitAdjustmentOptions,
+  trainAndEvaluate,
+} from "../train/mod.ts";
 
 /** The strategies of notebook 05, in the order they run. */
 export const STRATEGIES = [
@@ -42,6 +48,7 @@ export const STRATEGIES = [
   "undersample-200",
   "oversample",
   "oversample + augmentation",
+  "logit adjustment",
 ] as const;
 
 /** One of {@linkcode STRATEGIES}. */
@@ -60,6 +67,11 @@ export interface StrategyPlan {
   classWeight: Record<number, number> | null;
   /** Augmentation of the training batches, or null. */
   augment: AugmentOptions | null;
+  /**
+   * Post-hoc logit adjustment of the baseline's predictions (no training of
+   * its own: see {@linkcode adjustedStrategyResult}), or null.
+   */
+  logitAdjustment: LogitAdjustmentOptions | null;
 }
 
 /** Options of {@linkcode planStrategies}. */
@@ -74,6 +86,8 @@ export interface PlanOptions {
   classWeightMethod?: ClassWeightMethod;
   /** Augmentation options of "oversample + augmentation" (the seed is filled in). */
   augment?: AugmentOptions;
+  /** Strength `τ` of "logit adjustment" (default 1, the theory's value; not tuned on validation). */
+  tau?: number;
   /** Run only these strategies (default: all, in {@linkcode STRATEGIES} order). */
   only?: readonly string[];
 }
@@ -82,7 +96,9 @@ export interface PlanOptions {
  * The training lists of each strategy, built from the training subset only:
  * baseline (as is), class weights (as is, weighted), undersampling to `cap`
  * per class, random oversampling to the largest class, and the same
- * oversampling with on-the-fly augmentation.
+ * oversampling with on-the-fly augmentation, and the baseline's own model
+ * with its predictions corrected for the training prior (logit adjustment,
+ * which needs the baseline among the strategies).
  */
 export function planStrategies(
   train: { filePaths: string[]; labels: number[] },
@@ -92,11 +108,17 @@ export function planStrategies(
   const seed = options.seed ?? 123;
   const cap = options.cap ?? 200;
   const method = options.classWeightMethod ?? "max";
+  const tau = options.tau ?? 1;
   const only = options.only ?? STRATEGIES;
   for (const s of only) {
     if (!(STRATEGIES as readonly string[]).includes(s)) {
       throw new Error(`unknown strategy "${s}" (known: ${STRATEGIES.join(", ")})`);
     }
+  }
+  if (only.includes("logit adjustment") && !only.includes("baseline")) {
+    throw new Error(
+      'the "logit adjustment" strategy adjusts the baseline\'s predictions: add "baseline" to the strategies',
+    );
   }
   const { filePaths, labels } = train;
   const same = () => ({ filePaths: filePaths.slice(), labels: labels.slice() });
@@ -108,6 +130,7 @@ export function planStrategies(
       ...same(),
       classWeight: null,
       augment: null,
+      logitAdjustment: null,
     }),
     "class weights": () => ({
       name: "class weights",
@@ -117,6 +140,7 @@ export function planStrategies(
       ...same(),
       classWeight: classWeights(labels, { numClasses: k, method }),
       augment: null,
+      logitAdjustment: null,
     }),
     "undersample-200": () => ({
       name: "undersample-200",
@@ -124,6 +148,7 @@ export function planStrategies(
       ...undersample(filePaths, labels, { numClasses: k, maxPerClass: cap, seed }),
       classWeight: null,
       augment: null,
+      logitAdjustment: null,
     }),
     "oversample": () => ({
       name: "oversample",
@@ -131,6 +156,7 @@ export function planStrategies(
       ...over(),
       classWeight: null,
       augment: null,
+      logitAdjustment: null,
     }),
     "oversample + augmentation": () => ({
       name: "oversample + augmentation",
@@ -139,6 +165,16 @@ export function planStrategies(
       ...over(),
       classWeight: null,
       augment: { ...options.augment, seed: options.augment?.seed ?? seed },
+      logitAdjustment: null,
+    }),
+    "logit adjustment": () => ({
+      name: "logit adjustment",
+      description: `the baseline's model; each class's probability divided by its share of the ` +
+        `training images${tau === 1 ? "" : ` to the power ${tau}`} before the argmax (no training)`,
+      ...same(),
+      classWeight: null,
+      augment: null,
+      logitAdjustment: { tau },
     }),
   };
   return STRATEGIES.filter((s) => only.includes(s)).map((s) => build[s]());
@@ -197,6 +233,8 @@ export interface StrategyResult {
   predictionsPath?: string | null;
   /** Where the run came from when another notebook's run was reused (see shared_runs.ts). */
   reusedFrom?: string;
+  /** The scored validation predictions (label order; `probs` when the run kept them). */
+  predictions?: { labels: number[]; predicted: number[]; probs?: number[][] };
 }
 
 /**
@@ -324,6 +362,7 @@ export async function runStrategy(
       confusion,
       history: run.history,
       predictionsPath: run.predictionsPath,
+      predictions: { labels: preds.labels, predicted: preds.predicted, probs: preds.probs },
     };
   } finally {
     model.dispose();
@@ -345,7 +384,7 @@ export function strategyResultOf(
     bestEpoch: number;
     secondsPerEpoch: number;
   },
-  predictions: { filePaths: string[]; labels: number[]; predicted: number[] },
+  predictions: { filePaths: string[]; labels: number[]; predicted: number[]; probs?: number[][] },
   validation: { filePaths: readonly string[] },
   classNames: readonly string[],
 ): StrategyResult | null {
@@ -363,8 +402,78 @@ export function strategyResultOf(
     bestEpoch: shared.bestEpoch,
     confusion,
     history: shared.history,
-    reusedFrom: `notebook ${shared.notebook}'s run`,
+    reusedFrom: `notebook ${shared.notebook}'s run (same settings)`,
+    predictions: {
+      labels: predictions.labels,
+      predicted: predictions.predicted,
+      probs: predictions.probs,
+    },
   };
+}
+
+/**
+ * The result of a post-hoc plan ("logit adjustment"): the `baseline` run's
+ * validation probabilities with the training prior removed
+ * ({@linkcode logitAdjusted}, the prior from `trainCounts`, the baseline's
+ * training images per class; a class without any counts as one), scored
+ * like any run. Epochs, time and history are the baseline's: the strategy
+ * trains nothing of its own.
+ *
+ * @throws when the plan is not a post-hoc one or the baseline kept no probabilities.
+ */
+export function adjustedStrategyResult(
+  plan: StrategyPlan,
+  baseline: StrategyResult,
+  trainCounts: readonly number[],
+  classNames: readonly string[],
+): StrategyResult {
+  if (!plan.logitAdjustment) {
+    throw new Error(`adjustedStrategyResult: "${plan.name}" is not a post-hoc strategy`);
+  }
+  const probs = baseline.predictions?.probs;
+  if (!probs || probs.length !== baseline.predictions!.labels.length) {
+    throw new Error(
+      `adjustedStrategyResult(${plan.name}): the ${baseline.strategy} run kept no class ` +
+        "probabilities to adjust (its predictions file has no probs)",
+    );
+  }
+  const labels = baseline.predictions!.labels;
+  // A class without training images (possible on tiny datasets) counts as one: its prior
+  // would be 0 and its adjustment infinite. On any real split every count is >= 1.
+  const counts = trainCounts.map((n) => Math.max(n, 1));
+  const adjusted = logitAdjusted(probs, counts, plan.logitAdjustment);
+  const confusion = confusionMatrix(labels, adjusted.predicted, { numClasses: classNames.length });
+  return {
+    strategy: plan.name,
+    summary: summarizeConfusion(confusion, classNames),
+    epochs: baseline.epochs,
+    seconds: baseline.seconds,
+    bestEpoch: baseline.bestEpoch,
+    confusion,
+    history: baseline.history,
+    reusedFrom: `the ${baseline.strategy}'s model, its predictions adjusted (no training)`,
+    predictions: { labels, predicted: adjusted.predicted, probs: adjusted.probs },
+  };
+}
+
+/**
+ * One line for the notebook's log: where the run came from, its best epoch,
+ * accuracy, balanced accuracy, macro-F1, MCC and training seconds.
+ *
+ * @example
+ * ```ts
+ * console.log(strategyLine(result));
+ * // "oversample: best epoch 3 of 3, accuracy 0.611, balanced 0.402, macro-F1 0.398, MCC 0.571 (260 s)"
+ * ```
+ */
+export function strategyLine(r: StrategyResult): string {
+  const s = r.summary;
+  const scores = `accuracy ${s.accuracy.toFixed(3)}, balanced ${s.balancedAccuracy.toFixed(3)}, ` +
+    `macro-F1 ${s.macroF1.toFixed(3)}, MCC ${s.mcc.toFixed(3)}`;
+  const epoch = `best epoch ${r.bestEpoch ?? "-"} of ${r.epochs}`;
+  return r.reusedFrom
+    ? `${r.strategy}: from ${r.reusedFrom}, ${epoch}, ${scores}`
+    : `${r.strategy}: ${epoch}, ${scores} (${r.seconds.toFixed(0)} s)`;
 }
 
 /** The headline scores of each run (the rows of the notebook's table and chart). */

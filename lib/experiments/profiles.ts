@@ -24,7 +24,10 @@ export interface TrainingProfile {
   sizes: number[];
   /** Image size of notebook 05's strategies (its baseline is notebook 02's run at that size). */
   imbalanceSize: number;
-  /** Notebook 05's strategies, the baseline first. */
+  /**
+   * Notebook 05's strategies, the baseline first ("logit adjustment" trains
+   * nothing: it corrects the baseline's predictions for the training prior).
+   */
   strategies: string[];
   /** Epochs at most (EarlyStopping may end sooner). */
   epochs: number;
@@ -62,6 +65,7 @@ export const STUDY_PROFILE: Readonly<TrainingProfile> = Object.freeze({
     "undersample-200",
     "oversample",
     "oversample + augmentation",
+    "logit adjustment",
   ],
   epochs: 20,
   batchSize: 8,
@@ -89,7 +93,7 @@ export const STANDIN_PROFILE: Readonly<TrainingProfile> = Object.freeze({
   imageSize: 40,
   sizes: [32, 40, 48],
   imbalanceSize: 40,
-  strategies: ["baseline", "oversample"],
+  strategies: ["baseline", "oversample", "logit adjustment"],
   epochs: 3,
   batchSize: 32,
   learningRate: 1e-3,

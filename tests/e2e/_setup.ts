@@ -335,13 +335,14 @@ export const EXPECTATIONS: NotebookExpectation[] = [
       "epochs=2",
       "stepsPerEpoch=2",
       "maxVal=16",
-      'strategies=["baseline","class weights","undersample-200","oversample","oversample + augmentation"]',
+      'strategies=["baseline","class weights","undersample-200","oversample","oversample + augmentation","logit adjustment"]',
     ],
     minPictures: 3, // augmentation grid, scores per strategy, TPR of the best vs the baseline
     texts: [
       "no validation file in any training list",
       /mean \|change\| per pixel: [1-9]/,
       /oversample \+ augmentation: best epoch \d of 2/,
+      /logit adjustment: from the baseline's model, its predictions adjusted \(no training\), best epoch \d of 2/,
       "results saved to",
     ],
     check(nb) {
@@ -349,11 +350,11 @@ export const EXPECTATIONS: NotebookExpectation[] = [
       if (Math.max(0, ...charts.map(countPictures)) < 18) {
         throw new Error("no augmentation grid of 3 rows x 6 images");
       }
-      // The bar mark holds one group per facet (score): 4 x 5 rects up to the next mark.
+      // The bar mark holds one group per facet (score): 4 x 6 rects up to the next mark.
       const barRects = (s: string) =>
         (s.split('aria-label="bar"')[1]?.split("aria-label=")[0].match(/<rect\b/g) ?? []).length;
-      if (!charts.some((s) => s.includes("Balanced accuracy") && barRects(s) === 4 * 5)) {
-        throw new Error("no chart of 4 scores x 5 strategies");
+      if (!charts.some((s) => s.includes("Balanced accuracy") && barRects(s) === 4 * 6)) {
+        throw new Error("no chart of 4 scores x 6 strategies");
       }
       const r = nb.results as {
         dataset: { classNames: string[]; validCounts: number[] };
@@ -362,9 +363,16 @@ export const EXPECTATIONS: NotebookExpectation[] = [
         best: string;
         summary: { reference?: string }[];
       };
-      const names = ["baseline", "class weights", "undersample-200", "oversample"];
+      const names = [
+        "baseline",
+        "class weights",
+        "undersample-200",
+        "oversample",
+        "oversample + augmentation",
+        "logit adjustment",
+      ];
       const order = r.results.map((x) => x.strategy);
-      if (order.join() !== [...names, "oversample + augmentation"].join()) {
+      if (order.join() !== names.join()) {
         throw new Error(`strategies run: ${order}`);
       }
       if (r.results.some((x) => x.epochs !== 2)) throw new Error("expected 2 epochs per strategy");
@@ -384,7 +392,7 @@ export const EXPECTATIONS: NotebookExpectation[] = [
       if (!charts.some((s) => countMarks(s, "dot") === 2 * withVal)) {
         throw new Error(`no TPR comparison with 2 x ${withVal} dots`);
       }
-      if (r.best === "baseline" || !names.concat("oversample + augmentation").includes(r.best)) {
+      if (r.best === "baseline" || !names.includes(r.best)) {
         throw new Error(`best strategy ${r.best}`);
       }
       if (!r.summary.some((x) => x.reference === "classWeights256.valAccuracy")) {
