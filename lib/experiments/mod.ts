@@ -25,3 +25,4 @@ export * from "./per_class.ts";
 export * from "./imbalance.ts";
 export * from "./profiles.ts";
 export * from "./shared_runs.ts";
+export * from "./step_cost.ts";
