@@ -95,6 +95,23 @@ Deno.test("imageSizeFinding fails on a dip, a small gain, or memory not rising",
   assert(f.reproduced && f.ours.includes("(CPU 90 / 130 / 170 s)"), f.ours);
   const cpuDip = cpu.map((q, i) => ({ ...q, cpuSecondsPerEpoch: [90, 80, 170][i] }));
   assertEquals(imageSizeFinding(cpuDip).checks[2].pass, false);
+  // Steps timed side by side decide over both epoch times (the last run's CPU
+  // seconds per epoch: 107 / 151 / 157 s, the 40 px run made by another notebook).
+  const step = cpuDip.map((q, i) => ({ ...q, secondsPerStep: [0.21, 0.3, 0.42][i] }));
+  const g = imageSizeFinding(step);
+  assertEquals(g.checks[2], {
+    label: "seconds per training step (timed side by side) rise at each larger size",
+    pass: true,
+  });
+  assert(g.reproduced && g.ours.includes("; 210 / 300 / 420 ms per step side by side"), g.ours);
+  const stepDip = step.map((q, i) => ({ ...q, secondsPerStep: [0.21, 0.2, 0.42][i] }));
+  assertEquals(imageSizeFinding(stepDip).checks[2].pass, false);
+  // A size without it falls back to CPU seconds.
+  const partial = step.map((q, i) => ({ ...q, secondsPerStep: i === 1 ? null : q.secondsPerStep }));
+  assertEquals(
+    imageSizeFinding(partial).checks[2].label,
+    "CPU seconds per epoch rise at each larger size",
+  );
 });
 
 // ---- finding 3

@@ -160,6 +160,13 @@ export interface SweepPoint {
    * an epoch, which wall time shows only on a machine nothing else uses.
    */
   cpuSecondsPerEpoch?: number | null;
+  /**
+   * Seconds per training step timed side by side with the other sizes, in one
+   * process and the same minutes (lib/experiments `stepCostBySize`), when
+   * measured: the cost that neither the hour of a run nor the machine's other
+   * work changes.
+   */
+  secondsPerStep?: number | null;
   /** Peak memory of the run, bytes (null when not measured, as in the study). */
   peakMemoryBytes: number | null;
 }
@@ -192,8 +199,11 @@ export function describeSizes(points: readonly SweepPoint[]): string {
   const cpu = p.every((q) => q.cpuSecondsPerEpoch != null)
     ? ` (CPU ${join((q) => q.cpuSecondsPerEpoch!.toFixed(0))} s)`
     : "";
+  const step = p.every((q) => q.secondsPerStep != null)
+    ? `; ${join((q) => (q.secondsPerStep! * 1000).toFixed(0))} ms per step side by side`
+    : "";
   return `val_accuracy ${join((q) => f3(q.valAccuracy))} at ${join((q) => String(q.size))} px; ` +
-    `${join((q) => q.secondsPerEpoch.toFixed(0))} s per epoch${cpu}${mem}`;
+    `${join((q) => q.secondsPerEpoch.toFixed(0))} s per epoch${cpu}${step}${mem}`;
 }
 
 const rising = (v: readonly number[]) => v.every((x, i) => i === 0 || x > v[i - 1]);
@@ -202,9 +212,12 @@ const rising = (v: readonly number[]) => v.every((x, i) => i === 0 || x > v[i - 
  * Finding 2, "larger images help, at a cost": over at least three sizes,
  * val_accuracy rises at each step up and by at least `minGain` (0.10) from
  * the smallest to the largest, and seconds per epoch and peak memory rise at
- * each step too. The seconds are CPU seconds per epoch when every size has
- * them (a cost that does not depend on what else the machine runs), else
- * wall-clock seconds.
+ * each step too. The time is, by what every size has: seconds per step
+ * timed side by side (`secondsPerStep`), else CPU seconds per epoch, else
+ * wall-clock seconds per epoch (the study's, on a dedicated GPU). Epoch
+ * times of runs made at different minutes of a shared machine follow its
+ * other work (on this project's 2-core machine the 48 px epochs once took
+ * less wall time, and about as much CPU time, as the 40 px ones).
  */
 export function imageSizeFinding(
   points: readonly SweepPoint[],
@@ -227,9 +240,25 @@ export function imageSizeFinding(
   const gain = acc.at(-1)! - acc[0];
   const mem = p.map((q) => q.peakMemoryBytes);
   const memKnown = mem.every((m): m is number => m !== null && Number.isFinite(m));
-  // The cost of an epoch: CPU seconds when every size has them (wall time on a shared
-  // machine follows the other jobs' load), else wall seconds (the study's, on a dedicated GPU).
-  const cpuKnown = p.every((q) => q.cpuSecondsPerEpoch != null && q.cpuSecondsPerEpoch > 0);
+  const known = (f: (q: SweepPoint) => number | null | undefined) =>
+    p.every((q) => {
+      const v = f(q);
+      return v != null && v > 0;
+    });
+  const time = known((q) => q.secondsPerStep)
+    ? {
+      label: "seconds per training step (timed side by side) rise at each larger size",
+      pass: rising(p.map((q) => q.secondsPerStep!)),
+    }
+    : known((q) => q.cpuSecondsPerEpoch)
+    ? {
+      label: "CPU seconds per epoch rise at each larger size",
+      pass: rising(p.map((q) => q.cpuSecondsPerEpoch!)),
+    }
+    : {
+      label: "seconds per epoch rise at each larger size",
+      pass: rising(p.map((q) => q.secondsPerEpoch)),
+    };
   return make(
     2,
     "Larger images help, at a cost",
@@ -239,15 +268,7 @@ export function imageSizeFinding(
     [
       { label: "val_accuracy rises at each larger size", pass: rising(acc) },
       { label: `val_accuracy gain ${f3(gain)} >= ${minGain}`, pass: gain >= minGain },
-      cpuKnown
-        ? {
-          label: "CPU seconds per epoch rise at each larger size",
-          pass: rising(p.map((q) => q.cpuSecondsPerEpoch!)),
-        }
-        : {
-          label: "seconds per epoch rise at each larger size",
-          pass: rising(p.map((q) => q.secondsPerEpoch)),
-        },
+      time,
       { label: "peak memory rises at each larger size", pass: memKnown && rising(mem) },
     ],
   );

@@ -263,7 +263,12 @@ export const EXPECTATIONS: NotebookExpectation[] = [
       "progressiveMaxVal=16",
     ],
     minPictures: 4, // accuracy, seconds and memory by size; progressive vs fixed
-    texts: [/1024 px, batch \d+ on this machine: REFUSED/, "Size sweep", "Progressive resizing"],
+    texts: [
+      /1024 px, batch \d+ on this machine: REFUSED/,
+      "Size sweep",
+      "timed side by side",
+      "Progressive resizing",
+    ],
     async check(nb) {
       const r = nb.results as {
         sizes: { size: number; status: string; bestValAccuracy: number | null }[];
@@ -272,6 +277,7 @@ export const EXPECTATIONS: NotebookExpectation[] = [
         tooLarge: { fitsHere: boolean; fitsP100: boolean };
         predictions: string | null;
         progressive: { runs: { strategy: string; history: Record<string, number[]> }[] } | null;
+        stepCosts: { size: number; secondsPerStep: number }[];
       };
       const sizes = r.sizes.map((x) => `${x.size}:${x.status}`).join(",");
       if (sizes !== "32:trained,40:trained") throw new Error(`size runs: ${sizes}`);
@@ -280,6 +286,8 @@ export const EXPECTATIONS: NotebookExpectation[] = [
       // Two sizes decide no finding (it needs three).
       if (r.findings.length !== 0) throw new Error("a size finding from two sizes");
       if (r.tooLarge.fitsHere || r.tooLarge.fitsP100) throw new Error("1024 px was not refused");
+      const costs = r.stepCosts.map((c) => `${c.size}:${c.secondsPerStep > 0}`).join();
+      if (costs !== "32:true,40:true") throw new Error(`step costs: ${costs}`);
       const strategies = r.progressive?.runs.map((x) => x.strategy).join(",");
       if (strategies !== "progressive,fixed") throw new Error(`progressive runs: ${strategies}`);
       for (const run of r.progressive!.runs) {
