@@ -14,6 +14,8 @@
  * @module
  */
 
+import { STRATEGIES } from "./imbalance.ts";
+
 /** One profile's settings. */
 export interface TrainingProfile {
   /** `"study"` or `"standin"`. */
@@ -59,14 +61,7 @@ export const STUDY_PROFILE: Readonly<TrainingProfile> = Object.freeze({
   imageSize: 256,
   sizes: [128, 256, 512],
   imbalanceSize: 256,
-  strategies: [
-    "baseline",
-    "class weights",
-    "undersample-200",
-    "oversample",
-    "oversample + augmentation",
-    "logit adjustment",
-  ],
+  strategies: [...STRATEGIES], // all of notebook 05's
   epochs: 20,
   batchSize: 8,
   learningRate: 1e-4,

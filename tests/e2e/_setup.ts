@@ -8,6 +8,7 @@ import { listNotebooks } from "../../lib/jupyter/notebooks.ts";
 import { ROOT } from "../../lib/config/mod.ts";
 import { generateStandIn } from "../../lib/synth/mod.ts";
 import { silentProgress } from "../../lib/io/mod.ts";
+import { STRATEGIES } from "../../lib/experiments/imbalance.ts";
 
 /**
  * A tiny stand-in dataset (23 classes, 6-13 images each), made once under
@@ -343,7 +344,7 @@ export const EXPECTATIONS: NotebookExpectation[] = [
       "epochs=2",
       "stepsPerEpoch=2",
       "maxVal=16",
-      'strategies=["baseline","class weights","undersample-200","oversample","oversample + augmentation","logit adjustment"]',
+      `strategies=${JSON.stringify(STRATEGIES)}`,
     ],
     minPictures: 3, // augmentation grid, scores per strategy, TPR of the best vs the baseline
     texts: [
@@ -371,14 +372,7 @@ export const EXPECTATIONS: NotebookExpectation[] = [
         best: string;
         summary: { reference?: string }[];
       };
-      const names = [
-        "baseline",
-        "class weights",
-        "undersample-200",
-        "oversample",
-        "oversample + augmentation",
-        "logit adjustment",
-      ];
+      const names: string[] = [...STRATEGIES];
       const order = r.results.map((x) => x.strategy);
       if (order.join() !== names.join()) {
         throw new Error(`strategies run: ${order}`);
