@@ -282,11 +282,12 @@ Deno.test("prefetch runs ahead of the consumer with bounded concurrency", async 
         path: string,
         pool?: DecodePool,
         workers?: number,
+        into?: Float32Array | Uint8Array,
       ): Promise<Float32Array | Uint8Array> {
         active++;
         peak = Math.max(peak, active);
         try {
-          return await super.decodeFile(path, pool, workers);
+          return await super.decodeFile(path, pool, workers, into);
         } finally {
           active--;
           loaded++;

@@ -32,6 +32,7 @@ import {
 } from "./decode.ts";
 import { type Interpolation, resizeImage } from "./resize.ts";
 import { DecodePool } from "./decode_pool.ts";
+import { BatchSlots, wholeBatch } from "./batch_slots.ts";
 // @ts-types="./native_decode.d.ts"
 import {
   decodeResizeNative,
@@ -439,6 +440,8 @@ export class ImageDataset implements BatchDataset {
    * them: float32 pixels (0-255), or uint8 ones (rounded) when a cache is on.
    * In `pool`'s workers when given (the first `workers` of them), else on this thread: TensorFlow's kernels
    * on the native engine (Keras' pixels exactly), sharp + resize.ts elsewhere.
+   * With `into` (the image's slot in a batch, of the type above) the pixels
+   * are written there and `into` is returned.
    *
    * @throws {ImageDecodeError} naming the file.
    */
@@ -446,6 +449,7 @@ export class ImageDataset implements BatchDataset {
     path: string,
     pool?: DecodePool,
     workers?: number,
+    into?: Float32Array | Uint8Array,
   ): Promise<Float32Array | Uint8Array> {
     const mode = this.#opts.cache ?? false;
     const round = mode !== false;
@@ -453,7 +457,7 @@ export class ImageDataset implements BatchDataset {
     let out: Float32Array | Uint8Array | null = null;
     if (pool) {
       try {
-        out = await pool.decode(path, spec, round, workers);
+        out = await pool.decode(path, spec, round, workers, into);
       } catch (e) {
         if (e instanceof ImageDecodeError) throw e;
         // a worker crashed or none loaded the addon: decode here
@@ -478,7 +482,11 @@ export class ImageDataset implements BatchDataset {
         });
         f32 = resizeImage(img, spec.size, spec);
       }
-      out = round ? toUint8(f32) : f32;
+      if (round) out = toUint8(f32, into as Uint8Array | undefined);
+      else if (into) {
+        (into as Float32Array).set(f32);
+        out = into;
+      } else out = f32;
     }
     if (mode === "memory") this.#memory.set(path, out as Uint8Array);
     else if (mode === "disk") {
@@ -589,6 +597,7 @@ export class ImageDataset implements BatchDataset {
   async *#items(
     order: number[],
     onError?: (path: string, e: Error) => void,
+    batchSize?: number,
   ): AsyncGenerator<{ index: number; source: Source }> {
     const nWorkers = order.length > 1 ? this.#workerCount : 0;
     const inFlight = Math.max(1, this.#opts.concurrency ?? (nWorkers > 0 ? 2 * nWorkers : 4));
@@ -599,17 +608,25 @@ export class ImageDataset implements BatchDataset {
     const queue: Promise<Loaded>[] = [];
     let pool: DecodePool | undefined;
     let next = 0;
+    // each decoded image goes straight to its place in its batch
+    const [h, w] = this.imageSize;
+    const dtype = (this.#opts.cache ?? false) === false ? "float32" : "uint8";
+    const slots = batchSize
+      ? new BatchSlots(h * w * this.channels, order.length, batchSize, dtype)
+      : null;
     const fill = () => {
       while (queue.length < ahead && next < order.length) {
-        const index = order[next++];
+        const position = next++;
+        const index = order[position];
         const cached = this.#cached(paths[index]);
         if (cached) {
           queue.push(Promise.resolve({ index, source: cached }));
           continue;
         }
         if (nWorkers > 0 && !pool) pool = DecodePool.shared(nWorkers, ADDON);
+        const into = slots?.slot(position);
         queue.push(
-          limiter.run(() => this.decodeFile(paths[index], pool, nWorkers)).then(
+          limiter.run(() => this.decodeFile(paths[index], pool, nWorkers, into)).then(
             (pixels) => ({ index, source: { pixels } }),
             (error) => ({ index, error }),
           ),
@@ -662,9 +679,11 @@ export class ImageDataset implements BatchDataset {
   }
 
   /**
-   * One batch from its images: float32 pixels copied in; with a cache, uint8
-   * ones, where runs of neighbouring disk records are one read each (a whole
-   * unshuffled batch is one read), converted to float32 once for the batch.
+   * One batch from its images: the batch buffer the decoders wrote into when
+   * it holds exactly these images (batch_slots.ts), else float32 pixels
+   * copied in; with a cache, uint8 ones, where runs of neighbouring disk
+   * records are one read each (a whole unshuffled batch is one read),
+   * converted to float32 once for the batch.
    */
   async #makeBatch(items: { index: number; source: Source }[]): Promise<Batch> {
     const [h, w] = this.imageSize;
@@ -672,11 +691,19 @@ export class ImageDataset implements BatchDataset {
     const per = h * w * c;
     const n = items.length;
     const shape: [number, number, number, number] = [n, h, w, c];
+    const whole = wholeBatch(items.map((it) => "pixels" in it.source ? it.source.pixels : null));
     let x: tf.Tensor4D;
     if ((this.#opts.cache ?? false) === false) {
-      const xs = new Float32Array(n * per);
-      items.forEach((it, i) => xs.set((it.source as { pixels: Float32Array }).pixels, i * per));
+      let xs = whole as Float32Array | null;
+      if (!xs) {
+        xs = new Float32Array(n * per);
+        for (let i = 0; i < n; i++) {
+          xs.set((items[i].source as { pixels: Float32Array }).pixels, i * per);
+        }
+      }
       x = tf.tensor4d(xs, shape, "float32");
+    } else if (whole) {
+      x = floatTensor(whole as Uint8Array, shape);
     } else {
       const xs = new Uint8Array(n * per);
       const redo: number[] = [];
@@ -737,7 +764,7 @@ export class ImageDataset implements BatchDataset {
       step++;
       return batch;
     };
-    for await (const it of this.#items(this.order(epoch))) {
+    for await (const it of this.#items(this.order(epoch), undefined, bs)) {
       pending.push(it);
       if (pending.length === bs) yield await emit();
     }

@@ -19,7 +19,12 @@ import { ImageDecodeError } from "./image_format.js";
 import type { DecodeSpec } from "./native_decode.js";
 
 type Pixels = Float32Array | Uint8Array;
-type Pending = { resolve: (x: Pixels | null) => void; reject: (e: Error) => void; w: number };
+type Pending = {
+  resolve: (x: Pixels | null) => void;
+  reject: (e: Error) => void;
+  w: number;
+  into?: Pixels;
+};
 type Reply =
   | { ready: boolean; error?: string }
   | { id: number; data?: Pixels; error?: string; file?: string; fallback?: boolean };
@@ -33,6 +38,8 @@ export class DecodePool {
   #busy: number[] = [];
   #ready: Promise<boolean>[] = [];
   #pending = new Map<number, Pending>();
+  /** The batch buffer each worker last received (decode_worker.js keeps it). */
+  #sent: (ArrayBufferLike | null)[] = [];
   #next = 0;
 
   /** The process' pool, with at least `n` workers loading the addon at `addonPath`. */
@@ -68,9 +75,10 @@ export class DecodePool {
         this.#pending.delete(r.id);
         this.#busy[p.w]--;
         if (this.#busy[p.w] === 0) w.unref();
-        if (r.data) p.resolve(r.data);
-        else if (r.fallback) p.resolve(null);
-        else p.reject(new ImageDecodeError(r.file ?? "<unknown>", r.error ?? "decode failed"));
+        if (r.fallback) p.resolve(null);
+        else if (r.error !== undefined) {
+          p.reject(new ImageDecodeError(r.file ?? "<unknown>", r.error));
+        } else p.resolve(r.data ?? p.into ?? null);
       });
       w.on("error", (e: Error) => {
         onReady(false);
@@ -87,6 +95,7 @@ export class DecodePool {
       w.unref();
       this.#workers.push(w);
       this.#busy.push(0);
+      this.#sent.push(null);
     }
   }
 
@@ -103,10 +112,18 @@ export class DecodePool {
   /**
    * Decodes and resizes `path` per `spec` in the least busy of the first
    * `use` workers (default all): float32 pixels, or uint8 rounded ones when
-   * `round`; null for a format the workers leave to decode.ts.
+   * `round`; null for a format the workers leave to decode.ts. With `into`
+   * (a view of a SharedArrayBuffer, float32 or uint8 as `round` says, the
+   * image's length) the worker writes the pixels there and `into` is returned.
    * @throws {ImageDecodeError} naming the file.
    */
-  decode(path: string, spec: DecodeSpec, round: boolean, use?: number): Promise<Pixels | null> {
+  decode(
+    path: string,
+    spec: DecodeSpec,
+    round: boolean,
+    use?: number,
+    into?: Pixels,
+  ): Promise<Pixels | null> {
     const n = Math.min(use ?? this.#workers.length, this.#workers.length);
     let w = 0;
     for (let i = 1; i < n; i++) if (this.#busy[i] < this.#busy[w]) w = i;
@@ -116,8 +133,18 @@ export class DecodePool {
     const id = this.#next++;
     if (this.#busy[w]++ === 0) this.#workers[w].ref();
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, w });
-      this.#workers[w].postMessage({ id, path, spec, round });
+      this.#pending.set(id, { resolve, reject, w, into });
+      let slot;
+      if (into) {
+        const fresh = this.#sent[w] !== into.buffer;
+        this.#sent[w] = into.buffer;
+        slot = {
+          buffer: fresh ? into.buffer : undefined,
+          byteOffset: into.byteOffset,
+          length: into.length,
+        };
+      }
+      this.#workers[w].postMessage({ id, path, spec, round, into: slot });
     });
   }
 
@@ -128,6 +155,7 @@ export class DecodePool {
     for (const w of this.#workers) w.terminate();
     this.#workers = [];
     this.#busy = [];
+    this.#sent = [];
     this.#ready = [];
     if (shared === this) shared = null;
   }

@@ -57,8 +57,8 @@ export declare function aspectPlan(
   options: { cropToAspectRatio?: boolean; padToAspectRatio?: boolean },
 ): AspectPlan;
 
-/** Rounds float32 0-255 pixels to uint8 (half away from zero, clamped). */
-export declare function toUint8(x: Float32Array): Uint8Array;
+/** Rounds float32 0-255 pixels to uint8 (half away from zero, clamped), into `out` when given. */
+export declare function toUint8(x: Float32Array, out?: Uint8Array): Uint8Array;
 
 /** False for formats left to decode.ts (WebP). */
 export declare function nativeFormat(b: Uint8Array): boolean;

@@ -63,11 +63,12 @@ export function aspectPlan(width, height, size, options) {
 }
 
 /**
- * Rounds float32 0-255 pixels to uint8 (half away from zero, clamped).
+ * Rounds float32 0-255 pixels to uint8 (half away from zero, clamped), into
+ * `out` when given (same length).
  * @param {Float32Array} x
+ * @param {Uint8Array} [out]
  */
-export function toUint8(x) {
-  const out = new Uint8Array(x.length);
+export function toUint8(x, out = new Uint8Array(x.length)) {
   for (let i = 0; i < x.length; i++) out[i] = x[i] + 0.5; // Uint8Array assignment truncates + clamps
   return out;
 }
