@@ -647,3 +647,27 @@ Deno.test("allocator: tools/alloc.sh preloads jemalloc when installed, ACMC_ALLO
   const here = /jemalloc/.test(Deno.env.get("LD_PRELOAD") ?? "");
   assertEquals(engineInfo().allocator.startsWith("jemalloc"), here, engineInfo().allocator);
 });
+
+Deno.test("tools/alloc.sh caps Deno's heap growth unless DENO_V8_FLAGS is set; set and empty, V8's defaults", async () => {
+  const flags = async (env: Record<string, string | undefined>) => {
+    const out = await new Deno.Command("bash", {
+      args: [
+        "-c",
+        `${
+          Object.entries(env).map(([k, v]) =>
+            v === undefined ? `unset ${k};` : `export ${k}='${v}';`
+          ).join(" ")
+        } ` +
+        `bash "${join(ROOT, "tools", "alloc.sh")}" sh -c 'printf %s "\${DENO_V8_FLAGS-unset}"'`,
+      ],
+    }).output();
+    assert(out.success);
+    return new TextDecoder().decode(out.stdout);
+  };
+  assertEquals(await flags({ DENO_V8_FLAGS: undefined }), "--optimize-for-size");
+  assertEquals(
+    await flags({ DENO_V8_FLAGS: "--max-semi-space-size=2" }),
+    "--max-semi-space-size=2",
+  );
+  assertEquals(await flags({ DENO_V8_FLAGS: "" }), "unset");
+});

@@ -41,3 +41,4 @@ export { adam } from "./adam.ts";
 export { type FusedBatchNormResult, fusedBatchNormTraining } from "./batch_norm.ts";
 export { addRelu } from "./relu.ts";
 export { installFastGradients } from "./fast_gradients.ts";
+export { type ColdPageRelease, installColdPageRelease, releaseColdPages } from "./cold_pages.ts";
