@@ -18,6 +18,7 @@ import {
   tf,
 } from "../lib/engine/mod.ts";
 import { adam, addRelu, fusedBatchNormTraining } from "../lib/engine/mod.ts";
+import { withGradientSink } from "../lib/engine/tape_release.ts";
 import { BatchNormalization } from "../lib/models/mod.ts";
 import {
   convGradientCounts,
@@ -671,3 +672,111 @@ Deno.test("tools/alloc.sh caps Deno's heap growth unless DENO_V8_FLAGS is set; s
   );
   assertEquals(await flags({ DENO_V8_FLAGS: "" }), "unset");
 });
+
+Deno.test(
+  "withGradientSink: single-use variables' gradients arrive during the backward pass, exact",
+  opts,
+  async () => {
+    await initEngine({ quiet: true });
+    const x = tf.randomNormal([4, 3], 0, 1, "float32", 21);
+    const w1 = tf.variable(
+      tf.randomNormal([3, 5], 0, 1, "float32", 22),
+      true,
+      `sink_w1_${Math.random()}`,
+    );
+    const w2 = tf.variable(
+      tf.randomNormal([5, 2], 0, 1, "float32", 23),
+      true,
+      `sink_w2_${Math.random()}`,
+    );
+    const w3 = tf.variable(
+      tf.randomNormal([2], 0, 1, "float32", 24),
+      true,
+      `sink_w3_${Math.random()}`,
+    );
+    // w3 is read twice (by one Mul): its gradient is only final at the end.
+    const f = () => tf.relu(x.matMul(w1)).matMul(w2).sum().add(w3.mul(w3).sum()) as tf.Scalar;
+    const want = tf.variableGrads(f, [w1, w2, w3]);
+    const got = new Map<number, number[]>();
+    const result = withGradientSink((v, g) => {
+      got.set(v.id, Array.from(g.dataSync()));
+      g.dispose();
+    }, () => tf.variableGrads(f, [w1, w2, w3]));
+    assertEquals([...got.keys()].sort(), [w1.id, w2.id].sort());
+    assertEquals(got.get(w1.id), Array.from(want.grads[w1.name].dataSync()));
+    assertEquals(got.get(w2.id), Array.from(want.grads[w2.name].dataSync()));
+    assert(result.grads[w1.name].isDisposed && result.grads[w2.name].isDisposed);
+    assertEquals(
+      Array.from(result.grads[w3.name].dataSync()),
+      Array.from(want.grads[w3.name].dataSync()),
+    );
+    tf.dispose([x, w1, w2, w3, want.value, result.value, ...Object.values(want.grads)]);
+    tf.dispose(Object.values(result.grads));
+  },
+);
+
+Deno.test(
+  "Adam updating each weight during the backward pass gives the same weights (ACMC_ADAM_EARLY)",
+  opts,
+  async () => {
+    await initEngine({ quiet: true });
+    const xs = tf.randomUniform([6, 8, 8, 2], 0, 1, "float32", 31);
+    const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2], "int32"), 3).toFloat();
+    const train = async (early: boolean) => {
+      if (early) Deno.env.delete("ACMC_ADAM_EARLY");
+      else Deno.env.set("ACMC_ADAM_EARLY", "0");
+      try {
+        const inp = tf.input({ shape: [8, 8, 2] });
+        let h = tf.layers.conv2d({
+          filters: 4,
+          kernelSize: 3,
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+        }).apply(inp) as tf.SymbolicTensor;
+        h = new BatchNormalization({}).apply(h) as tf.SymbolicTensor;
+        h = tf.layers.flatten({}).apply(h) as tf.SymbolicTensor;
+        const out = tf.layers.dense({
+          units: 3,
+          activation: "softmax",
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }),
+        }).apply(h) as tf.SymbolicTensor;
+        const model = tf.model({ inputs: inp, outputs: out });
+        model.compile({ optimizer: adam(0.01), loss: "categoricalCrossentropy" });
+        // How many weights were already updated when the gradient computation returned.
+        const engine = tf.engine() as unknown as { gradients(...a: unknown[]): unknown };
+        const gradients = engine.gradients;
+        let updatedInBackward = 0;
+        engine.gradients = function (this: unknown, ...a: unknown[]) {
+          const ids = model.trainableWeights.map((w) =>
+            (w.read() as unknown as { dataId: object }).dataId
+          );
+          try {
+            return gradients.apply(this, a);
+          } finally {
+            updatedInBackward += model.trainableWeights.filter((w, i) =>
+              (w.read() as unknown as { dataId: object }).dataId !== ids[i]
+            ).length;
+          }
+        };
+        const losses: number[] = [];
+        try {
+          for (let i = 0; i < 4; i++) losses.push(await model.trainOnBatch(xs, ys) as number);
+        } finally {
+          engine.gradients = gradients;
+        }
+        const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
+        model.dispose();
+        return { losses, weights, updatedInBackward };
+      } finally {
+        Deno.env.delete("ACMC_ADAM_EARLY");
+      }
+    };
+    const late = await train(false);
+    const early = await train(true);
+    assert(late.losses.every(Number.isFinite), `${late.losses}`);
+    assertEquals(late.updatedInBackward, 0);
+    // Conv kernel and bias, gamma, beta, dense kernel and bias: 6 per step.
+    assertEquals(early.updatedInBackward, 6 * 4);
+    assertEquals(early.losses, late.losses);
+    assertEquals(early.weights, late.weights);
+  },
+);

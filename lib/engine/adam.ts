@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 
 import { type NativeBackend, nativeBackend } from "./native.ts";
+import { withGradientSink } from "./tape_release.ts";
 
 let resourceCounter = 0;
 
@@ -120,12 +121,11 @@ class NativeAdam extends tf.AdamOptimizer {
     return b.executeMultipleOutputs("ReadVariableOp", [this.attrsOf(b).dtype], [h], 1)[0];
   }
 
-  override applyGradients(
-    variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[],
-  ): void {
-    const items = Array.isArray(variableGradients)
-      ? variableGradients
-      : Object.keys(variableGradients).map((name) => ({ name, tensor: variableGradients[name] }));
+  /** The update under way: its scalars and the variables already updated. */
+  private step: { scalars: tf.Tensor[]; applied: Set<string> } | null = null;
+
+  /** Starts an update: t + 1, and on the native engine its six scalar inputs. */
+  private beginStep(b: NativeBackend | null): void {
     this.t++;
     const { learningRate: lr, beta1: b1, beta2: b2, epsilon: eps } = this as unknown as {
       learningRate: number;
@@ -133,63 +133,137 @@ class NativeAdam extends tf.AdamOptimizer {
       beta2: number;
       epsilon: number;
     };
-    const b1p = Math.pow(b1, this.t);
-    const b2p = Math.pow(b2, this.t);
+    const scalars = b
+      ? [Math.pow(b1, this.t), Math.pow(b2, this.t), lr, b1, b2, eps].map((x) =>
+        tf.keep(tf.scalar(x, "float32"))
+      )
+      : [];
+    this.step = { scalars, applied: new Set() };
+  }
+
+  private endStep(): void {
+    if (this.step) tf.dispose(this.step.scalars);
+    this.step = null;
+  }
+
+  /**
+   * Like tfjs' `minimize` (the call behind `model.fit` and `trainOnBatch`),
+   * but on the native engine each weight is updated as soon as its gradient is
+   * final, while the backward pass goes on, and that gradient is freed at
+   * once: tfjs holds all of them (a whole model's size, 94 MB for ResNet50)
+   * until the backward pass ends. The same updates, in another order (each
+   * touches one variable). Weights read more than once in the step, and
+   * everything on the pure-JS backend, are updated at the end as before.
+   * `ACMC_ADAM_EARLY=0` turns it off.
+   */
+  override minimize(
+    f: () => tf.Scalar,
+    returnCost = false,
+    varList?: tf.Variable[],
+  ): tf.Scalar | null {
     const b = nativeBackend();
-    tf.tidy(() => {
-      const registered = tf.engine().registeredVariables;
-      if (!b) {
-        const alpha = (lr * Math.sqrt(1 - b2p)) / (1 - b1p);
-        items.forEach(({ name, tensor: g }, i) => {
-          if (g == null) return;
-          const w = registered[name];
-          let s = this.jsSlots.get(name);
-          if (!s) {
-            const p = this.takePending(name, i);
-            s = {
-              m: tf.keep(tf.variable(p ? p.m.clone() : tf.zerosLike(w), false)),
-              v: tf.keep(tf.variable(p ? p.v.clone() : tf.zerosLike(w), false)),
-            };
-            this.jsSlots.set(name, s);
-          }
-          s.m.assign(tf.add(s.m, tf.mul(tf.sub(g, s.m), 1 - b1)));
-          s.v.assign(tf.add(s.v, tf.mul(tf.sub(tf.square(g), s.v), 1 - b2)));
-          w.assign(tf.sub(w, tf.div(tf.mul(s.m, alpha), tf.add(tf.sqrt(s.v), eps))));
-        });
-        this.clearPending();
-        return;
-      }
-      const scalars = [b1p, b2p, lr, b1, b2, eps].map((x) => tf.scalar(x, "float32"));
-      const t = b.binding;
-      const attrs = [
-        this.attrsOf(b).T,
-        { name: "use_locking", type: t.TF_ATTR_BOOL, value: false },
-        { name: "use_nesterov", type: t.TF_ATTR_BOOL, value: false },
-      ];
-      items.forEach(({ name, tensor: g }, i) => {
-        if (g == null) return;
-        const w = registered[name];
-        let s = this.slots.get(name);
-        if (!s) {
-          const p = this.takePending(name, i);
-          const zeros = p ? null : tf.zerosLike(w);
-          s = {
-            value: this.newResource(b, w.shape, w),
-            m: this.newResource(b, w.shape, p ? p.m : zeros!),
-            v: this.newResource(b, w.shape, p ? p.v : zeros!),
-            synced: (w as unknown as { dataId: object }).dataId,
-            shape: w.shape,
+    if (!b || this.step || Deno.env.get("ACMC_ADAM_EARLY") === "0") {
+      return super.minimize(f, returnCost, varList);
+    }
+    const vars = (varList ?? Object.values(tf.engine().registeredVariables))
+      .filter((v) => v.trainable);
+    const index = new Map(vars.map((v, i) => [v.id, { name: v.name, i }]));
+    this.beginStep(b);
+    try {
+      return withGradientSink((x, g) => {
+        const v = index.get(x.id);
+        if (!v || !this.step || this.step.applied.has(v.name)) return;
+        tf.tidy(() => this.applyNative(b, v.name, g, v.i));
+        this.step.applied.add(v.name);
+        g.dispose();
+      }, () => super.minimize(f, returnCost, varList));
+    } finally {
+      this.endStep();
+    }
+  }
+
+  /** One `ResourceApplyAdam` of the update under way, for the variable `name`. */
+  private applyNative(b: NativeBackend, name: string, g: tf.Tensor, i: number): void {
+    const w = tf.engine().registeredVariables[name];
+    const t = b.binding;
+    const attrs = [
+      this.attrsOf(b).T,
+      { name: "use_locking", type: t.TF_ATTR_BOOL, value: false },
+      { name: "use_nesterov", type: t.TF_ATTR_BOOL, value: false },
+    ];
+    let s = this.slots.get(name);
+    if (!s) {
+      const p = this.takePending(name, i);
+      const zeros = p ? null : tf.zerosLike(w);
+      s = {
+        value: this.newResource(b, w.shape, w),
+        m: this.newResource(b, w.shape, p ? p.m : zeros!),
+        v: this.newResource(b, w.shape, p ? p.v : zeros!),
+        synced: (w as unknown as { dataId: object }).dataId,
+        shape: w.shape,
+      };
+      this.slots.set(name, s);
+    } else if (s.synced !== (w as unknown as { dataId: object }).dataId) {
+      this.assignResource(b, s.value, w);
+    }
+    b.executeMultipleOutputs(
+      "ResourceApplyAdam",
+      attrs,
+      [s.value, s.m, s.v, ...this.step!.scalars, g],
+      0,
+    );
+    w.assign(this.readResource(b, s.value));
+    s.synced = (w as unknown as { dataId: object }).dataId;
+  }
+
+  override applyGradients(
+    variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[],
+  ): void {
+    const items = Array.isArray(variableGradients)
+      ? variableGradients
+      : Object.keys(variableGradients).map((name) => ({ name, tensor: variableGradients[name] }));
+    const b = nativeBackend();
+    const own = this.step === null; // else minimize began this update
+    if (own) this.beginStep(b);
+    const step = this.step!;
+    try {
+      tf.tidy(() => {
+        const registered = tf.engine().registeredVariables;
+        if (!b) {
+          const { learningRate: lr, beta1: b1, beta2: b2, epsilon: eps } = this as unknown as {
+            learningRate: number;
+            beta1: number;
+            beta2: number;
+            epsilon: number;
           };
-          this.slots.set(name, s);
-        } else if (s.synced !== (w as unknown as { dataId: object }).dataId) {
-          this.assignResource(b, s.value, w);
+          const alpha = (lr * Math.sqrt(1 - Math.pow(b2, this.t))) / (1 - Math.pow(b1, this.t));
+          items.forEach(({ name, tensor: g }, i) => {
+            if (g == null) return;
+            const w = registered[name];
+            let s = this.jsSlots.get(name);
+            if (!s) {
+              const p = this.takePending(name, i);
+              s = {
+                m: tf.keep(tf.variable(p ? p.m.clone() : tf.zerosLike(w), false)),
+                v: tf.keep(tf.variable(p ? p.v.clone() : tf.zerosLike(w), false)),
+              };
+              this.jsSlots.set(name, s);
+            }
+            s.m.assign(tf.add(s.m, tf.mul(tf.sub(g, s.m), 1 - b1)));
+            s.v.assign(tf.add(s.v, tf.mul(tf.sub(tf.square(g), s.v), 1 - b2)));
+            w.assign(tf.sub(w, tf.div(tf.mul(s.m, alpha), tf.add(tf.sqrt(s.v), eps))));
+          });
+          return;
         }
-        b.executeMultipleOutputs("ResourceApplyAdam", attrs, [s.value, s.m, s.v, ...scalars, g], 0);
-        w.assign(this.readResource(b, s.value));
-        s.synced = (w as unknown as { dataId: object }).dataId;
+        items.forEach(({ name, tensor: g }, i) => {
+          if (g == null || step.applied.has(name)) return;
+          this.applyNative(b, name, g, i);
+        });
       });
       this.clearPending();
-    });
+    } finally {
+      if (own) this.endStep();
+    }
     (this as unknown as { incrementIterations(): void }).incrementIterations();
   }
 
