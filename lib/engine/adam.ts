@@ -165,11 +165,20 @@ class NativeAdam extends tf.AdamOptimizer {
     if (!b || this.step || Deno.env.get("ACMC_ADAM_EARLY") === "0") {
       return super.minimize(f, returnCost, varList);
     }
-    const vars = (varList ?? Object.values(tf.engine().registeredVariables))
-      .filter((v) => v.trainable);
+    // Positions as applyGradients would see them (restored moments without a
+    // name match go by position).
+    const vars = varList ??
+      Object.values(tf.engine().registeredVariables).filter((v) => v.trainable);
     const index = new Map(vars.map((v, i) => [v.id, { name: v.name, i }]));
     this.beginStep(b);
     try {
+      // Slots in the variables' order, not the backward pass's: getWeights
+      // lists the moments in slot order, and setWeights restores by position.
+      tf.tidy(() =>
+        vars.forEach((v, i) => {
+          if (v.trainable && !this.slots.has(v.name)) this.slotOf(b, v.name, i);
+        })
+      );
       return withGradientSink((x, g) => {
         const v = index.get(x.id);
         if (!v || !this.step || this.step.applied.has(v.name)) return;
@@ -182,17 +191,11 @@ class NativeAdam extends tf.AdamOptimizer {
     }
   }
 
-  /** One `ResourceApplyAdam` of the update under way, for the variable `name`. */
-  private applyNative(b: NativeBackend, name: string, g: tf.Tensor, i: number): void {
-    const w = tf.engine().registeredVariables[name];
-    const t = b.binding;
-    const attrs = [
-      this.attrsOf(b).T,
-      { name: "use_locking", type: t.TF_ATTR_BOOL, value: false },
-      { name: "use_nesterov", type: t.TF_ATTR_BOOL, value: false },
-    ];
+  /** The variable `name`'s resources (created from its value and zero or restored moments). */
+  private slotOf(b: NativeBackend, name: string, i: number): Slot {
     let s = this.slots.get(name);
     if (!s) {
+      const w = tf.engine().registeredVariables[name];
       const p = this.takePending(name, i);
       const zeros = p ? null : tf.zerosLike(w);
       s = {
@@ -203,7 +206,21 @@ class NativeAdam extends tf.AdamOptimizer {
         shape: w.shape,
       };
       this.slots.set(name, s);
-    } else if (s.synced !== (w as unknown as { dataId: object }).dataId) {
+    }
+    return s;
+  }
+
+  /** One `ResourceApplyAdam` of the update under way, for the variable `name`. */
+  private applyNative(b: NativeBackend, name: string, g: tf.Tensor, i: number): void {
+    const w = tf.engine().registeredVariables[name];
+    const t = b.binding;
+    const attrs = [
+      this.attrsOf(b).T,
+      { name: "use_locking", type: t.TF_ATTR_BOOL, value: false },
+      { name: "use_nesterov", type: t.TF_ATTR_BOOL, value: false },
+    ];
+    const s = this.slotOf(b, name, i);
+    if (s.synced !== (w as unknown as { dataId: object }).dataId) {
       this.assignResource(b, s.value, w);
     }
     b.executeMultipleOutputs(

@@ -126,6 +126,25 @@ const TF_ENV = [
   "LD_LIBRARY_PATH",
 ];
 
+/**
+ * The environment variable in which the first engine load of a process
+ * records its oneDNN decision: `<pid> <JSON>` (a child process inherits it,
+ * and ignores it: another pid).
+ */
+const PROCESS_ONEDNN = "ACMC_ENGINE_ONEDNN_OF_PROCESS";
+
+/** The oneDNN decision this process's libtensorflow was loaded with, if loaded. */
+function processOneDnn(): Omit<OneDnnDecision, "probe"> | null {
+  const [pid, json] = (Deno.env.get(PROCESS_ONEDNN) ?? "").split(/ (.*)/s);
+  if (pid !== String(Deno.pid) || !json) return null;
+  try {
+    const d = JSON.parse(json) as Omit<OneDnnDecision, "probe">;
+    return { ...d, reason: `as this process's first engine load decided: ${d.reason}` };
+  } catch {
+    return null;
+  }
+}
+
 let ready: Promise<string> | undefined;
 let info: EngineInfo | undefined;
 
@@ -292,7 +311,15 @@ async function load(options: EngineOptions): Promise<string> {
   const gpus = requested === "cpu" ? [] : nvidiaGpus();
   const lib = libInfo();
   let dnn: OneDnnDecision;
-  if (requested === "gpu" || gpus.length > 0) {
+  // One libtensorflow per process, which reads its oneDNN variables once: an
+  // isolate that loads the engine after another one of the same process
+  // (`deno test --parallel` runs test files as workers of one process) takes
+  // that first decision, whatever its own environment asks (else it would
+  // route convolution gradients to kernels the loaded library renamed).
+  const first = processOneDnn();
+  if (first) {
+    dnn = { ...first, probe: null };
+  } else if (requested === "gpu" || gpus.length > 0) {
     dnn = { ...noDnn("GPU machine: the CPU's oneDNN is not probed"), probe: null };
   } else if (lib.libraries.length === 0) {
     dnn = { ...noDnn("no libtensorflow found to probe"), probe: null };
@@ -316,6 +343,10 @@ async function load(options: EngineOptions): Promise<string> {
       const msg = (e instanceof Error ? e.message : String(e)).split("\n")[0];
       dnn = { ...noDnn(`the probe could not run: ${msg}`), probe: null };
     }
+  }
+  if (!first) {
+    const { probe: _p, ...decision } = dnn;
+    Deno.env.set(PROCESS_ONEDNN, `${Deno.pid} ${JSON.stringify(decision)}`);
   }
   Deno.env.set("TF_ENABLE_ONEDNN_OPTS", dnn.enabled ? "1" : "0");
   if (dnn.enabled && dnn.isa) Deno.env.set("ONEDNN_MAX_CPU_ISA", dnn.isa);
