@@ -41,7 +41,11 @@ export interface BenchLoaderOptions {
   batchSize?: number;
   /** Decodes in flight for our loader (default: the loader's default). */
   concurrency?: number;
-  /** Alternating runs of each side; the best of each counts (default 2). */
+  /**
+   * Alternating runs of each side; the best of each counts (default 4: Keras'
+   * first epoch sometimes stalls ~0.65 s with the same CPU time, 240 images in
+   * ~1.32 s instead of ~0.65; docs/loader.md).
+   */
   repeats?: number;
   /** Decode workers of our loader (default: the loader's default, every core). */
   workers?: number;
@@ -281,7 +285,7 @@ export async function benchLoader(options: BenchLoaderOptions = {}): Promise<voi
       `loader bench: ${ds.filePaths.length} images in ${dir}, ${size}x${size}, batch ${batchSize}, ` +
         `${cores} cores (ABBA, best of each side)`,
     );
-    const repeats = Math.max(1, options.repeats ?? 2);
+    const repeats = Math.max(1, options.repeats ?? 4);
     const o: OursPass = {
       dir,
       size,
