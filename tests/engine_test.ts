@@ -745,16 +745,14 @@ Deno.test(
         const engine = tf.engine() as unknown as { gradients(...a: unknown[]): unknown };
         const gradients = engine.gradients;
         let updatedInBackward = 0;
+        const values = () => model.trainableWeights.map((w) => Array.from(w.read().dataSync()));
         engine.gradients = function (this: unknown, ...a: unknown[]) {
-          const ids = model.trainableWeights.map((w) =>
-            (w.read() as unknown as { dataId: object }).dataId
-          );
+          const before = values();
           try {
             return gradients.apply(this, a);
           } finally {
-            updatedInBackward += model.trainableWeights.filter((w, i) =>
-              (w.read() as unknown as { dataId: object }).dataId !== ids[i]
-            ).length;
+            updatedInBackward += values().filter((v, i) => v.some((x, k) => x !== before[i][k]))
+              .length;
           }
         };
         const losses: number[] = [];
@@ -772,11 +770,49 @@ Deno.test(
     };
     const late = await train(false);
     const early = await train(true);
+    Deno.env.set("ACMC_ADAM_IN_PLACE", "0");
+    const copied = await train(true).finally(() => Deno.env.delete("ACMC_ADAM_IN_PLACE"));
+    assertEquals(copied, early);
     assert(late.losses.every(Number.isFinite), `${late.losses}`);
     assertEquals(late.updatedInBackward, 0);
     // Conv kernel and bias, gamma, beta, dense kernel and bias: 6 per step.
     assertEquals(early.updatedInBackward, 6 * 4);
     assertEquals(early.losses, late.losses);
     assertEquals(early.weights, late.weights);
+  },
+);
+
+Deno.test(
+  "native Adam updates a weight in place only when nothing else holds its data",
+  opts,
+  async () => {
+    await initEngine({ quiet: true });
+    const w = tf.variable(tf.tensor1d([1, 2, 3]), true, `inplace_w_${Math.random()}`);
+    const opt = adam(0.1);
+    const step = () => {
+      const g = tf.tensor1d([0.5, -1, 2]);
+      opt.applyGradients([{ name: w.name, tensor: g }]);
+      g.dispose();
+    };
+    step(); // creates the slots
+    const before = Array.from(w.dataSync());
+    const dataId = () => (w as unknown as { dataId: object }).dataId;
+    const held = w.clone(); // shares w's data: that data must not change
+    const shared = dataId();
+    step();
+    assertEquals(Array.from(held.dataSync()), before);
+    assert(dataId() !== shared, "a shared weight was not given new data");
+    const after2 = Array.from(w.dataSync());
+    assert(after2.every((v, i) => v !== before[i]), `${before} -> ${after2}`);
+    held.dispose();
+    step(); // now in place: w changes, no tensor is added or lost
+    const n = nativeTensorCount();
+    const own = dataId();
+    step();
+    assertEquals(nativeTensorCount(), n);
+    assert(dataId() === own, "an unshared weight was not updated in place");
+    assert(Array.from(w.dataSync()).every((v, i) => v !== after2[i]));
+    opt.dispose();
+    w.dispose();
   },
 );

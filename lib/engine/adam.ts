@@ -11,6 +11,33 @@ import { withGradientSink } from "./tape_release.ts";
 
 let resourceCounter = 0;
 
+/** The parts of tfjs-node's backend and binding the in-place update uses. */
+interface RawBackend {
+  tensorMap: { get(dataId: object): RawData | undefined };
+  getInputTensorIds(tensors: tf.Tensor[]): number[];
+}
+interface RawData {
+  id: number;
+  refCount: number;
+  values: unknown;
+}
+interface RawBinding {
+  deleteTensor(id: number): void;
+  executeOp(name: string, attrs: unknown[], inputs: number[], outputs: number): { id: number }[];
+}
+
+/**
+ * The backend's record of `w`'s data when `w` alone holds it (no clone shares
+ * it) and it lives in a TensorFlow handle; else null. `ACMC_ADAM_IN_PLACE=0`:
+ * always null.
+ */
+function soleHandle(b: NativeBackend, w: tf.Tensor): RawData | null {
+  if (Deno.env.get("ACMC_ADAM_IN_PLACE") === "0") return null;
+  const map = (b as unknown as Partial<RawBackend>).tensorMap;
+  const d = map?.get((w as unknown as { dataId: object }).dataId);
+  return d && d.refCount === 1 && d.values == null && d.id >= 0 ? d : null;
+}
+
 /** A tensor with a name (optimizer weights). */
 type NamedTensor = { name: string; tensor: tf.Tensor };
 
@@ -223,12 +250,24 @@ class NativeAdam extends tf.AdamOptimizer {
     if (s.synced !== (w as unknown as { dataId: object }).dataId) {
       this.assignResource(b, s.value, w);
     }
-    b.executeMultipleOutputs(
-      "ResourceApplyAdam",
-      attrs,
-      [s.value, s.m, s.v, ...this.step!.scalars, g],
-      0,
-    );
+    const inputs = [s.value, s.m, s.v, ...this.step!.scalars, g];
+    const own = soleHandle(b, w);
+    if (own) {
+      // w's handle shares the resource's buffer (the last ReadVariableOp):
+      // with it alive, ResourceApplyAdam would copy the whole weight before
+      // updating it (copy-on-write). Without it the update runs in place, and
+      // w's data gets a handle on the result: same values, one pass less.
+      const ids = (b as unknown as RawBackend).getInputTensorIds(inputs);
+      const raw = b.binding as unknown as RawBinding;
+      raw.deleteTensor(own.id);
+      try {
+        raw.executeOp("ResourceApplyAdam", attrs, ids, 0);
+      } finally {
+        own.id = raw.executeOp("ReadVariableOp", [this.attrsOf(b).dtype], [ids[0]], 1)[0].id;
+      }
+      return;
+    }
+    b.executeMultipleOutputs("ResourceApplyAdam", attrs, inputs, 0);
     w.assign(this.readResource(b, s.value));
     s.synced = (w as unknown as { dataId: object }).dataId;
   }

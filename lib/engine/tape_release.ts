@@ -190,14 +190,6 @@ export function installEarlyGradientRelease(): void {
       const byName = new Map<string, tf.Tensor>();
       const sink = gradientCalls[gradientCalls.length - 1]?.sink;
       const release = () => {
-        if (sink) {
-          // Variables this node alone consumed: their gradients are final.
-          const single = singleUseXs(this);
-          for (const [name, t] of needed) {
-            const g = byName.get(name);
-            if (g && single.has(t.id)) sink(t, g);
-          }
-        }
         for (const t of node.saved ?? []) if (!results.includes(t)) t.dispose();
         dys.forEach((dy, i) => {
           // Only gradients made during this backward pass (newer than the
@@ -205,6 +197,15 @@ export function installEarlyGradientRelease(): void {
           const out = node.outputs[i];
           if (dy && out && dy.id > out.id && !results.includes(dy)) dy.dispose();
         });
+        if (sink) {
+          // Variables this node alone consumed: their gradients are final
+          // (and the copies saved of them are gone).
+          const single = singleUseXs(this);
+          for (const [name, t] of needed) {
+            const g = byName.get(name);
+            if (g && single.has(t.id)) sink(t, g);
+          }
+        }
       };
       const wrapped: Record<string, () => tf.Tensor> = {};
       for (const [name, thunk] of Object.entries(thunks)) {
