@@ -92,10 +92,10 @@ export interface SizeSweepOptions extends SizeExperimentOptions {
   /**
    * Training steps of a fresh model at a reused size, run here only to
    * measure this process's peak memory at that size (so that every size's
-   * peak is measured in the same process, in size order, with its images
-   * cached as a run caches them): `"epoch"` (default) one pass over the
-   * training data, a number that many steps, 0 keeps the reused run's own
-   * peak.
+   * peak is measured in the same process, in size order): a number of steps
+   * (default 20), after one pass that only loads the training images, so a
+   * dataset that caches them holds all of them as a run's does; `"epoch"`
+   * one pass of training steps; 0 keeps the reused run's own peak.
    */
   memoryProbeSteps?: number | "epoch";
   /**
@@ -231,7 +231,7 @@ export async function sizeSweep(options: SizeSweepOptions): Promise<SizeRun[]> {
         `${size} px: reusing ${reused.reusedFrom ?? "an earlier run"} (same settings): best ` +
           `val_accuracy ${reused.bestValAccuracy?.toFixed(4)} (epoch ${reused.bestEpoch})`,
       );
-      const steps = options.memoryProbeSteps ?? "epoch";
+      const steps = options.memoryProbeSteps ?? 20;
       if (steps !== 0) {
         const probe = await probeMemory(size, steps, options);
         log(
@@ -281,6 +281,11 @@ async function probeMemory(
   const steps = stepsOption === "epoch"
     ? train.cardinality
     : Math.min(stepsOption, train.cardinality);
+  if (steps < train.cardinality) {
+    // Load every training image once (a caching dataset keeps them, as it does in a run's
+    // first epoch), at a fraction of an epoch of training steps' time.
+    for await (const b of train) tf.dispose([b.x, b.y ?? []]);
+  }
   const model = options.buildModel(size);
   const before = Deno.memoryUsage().rss;
   const sampler = sampleMemory();
