@@ -34,10 +34,13 @@ export interface StepCostOptions {
    * image size (ResNet50 ends with global average pooling).
    */
   buildModel: (size: number | null) => tf.LayersModel;
-  /** Timed steps per size and round (default 3), after `warmup` untimed ones (default 1). */
+  /** Timed steps per size and round (default 5), after `warmup` untimed ones (default 1). */
   steps?: number;
   warmup?: number;
-  /** Rounds (default 2: ascending, then descending sizes); each size keeps its fastest. */
+  /**
+   * Rounds (default 3: ascending, descending, ascending sizes); each size keeps
+   * its fastest.
+   */
   rounds?: number;
   /** Seed of the random images and labels (default 0). */
   seed?: number;
@@ -89,7 +92,7 @@ function randomBatches(
  * order of `sizes`. The model and its optimizer are disposed.
  */
 export async function stepCostBySize(options: StepCostOptions): Promise<StepCost[]> {
-  const steps = options.steps ?? 3, warmup = options.warmup ?? 1, rounds = options.rounds ?? 2;
+  const steps = options.steps ?? 5, warmup = options.warmup ?? 1, rounds = options.rounds ?? 3;
   for (
     const [name, v, min] of [["steps", steps, 1], ["warmup", warmup, 0], [
       "rounds",
