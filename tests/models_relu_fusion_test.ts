@@ -4,21 +4,19 @@
  * kernel when it is on, and leaves the model's structure and inference alone.
  */
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { engineInfo, initEngine, tf } from "../lib/engine/mod.ts";
+import { initEngine, tf } from "../lib/engine/mod.ts";
 import { resnet50 } from "../lib/models/mod.ts";
 
-// This test compares two orders of the same float math (fused and separate ReLU). On
-// TensorFlow's own (Eigen) kernels they agree to 1e-4 of each gradient's scale, so it asks
-// for those; but `deno test --parallel` loads one libtensorflow for every test file, and
-// the first file to load it decides oneDNN for all (lib/engine). Under oneDNN a
-// pre-activation within rounding of 0 can take the other side of the ReLU in one path
-// (one loaded CI run saw conv1's kernel gradient 1.6% apart at its largest element: batch
-// 2, 2x2 maps in the last stage), so there the gradients are compared as wholes
-// (relative L2 distance): a wrong mask or a missing ReLU moves them by tens of percent.
-// tests/engine_onednn_test.ts compares oneDNN's step with the Eigen kernels.
+// This test compares two orders of the same float math (fused and separate ReLU) at a
+// tolerance of 1e-4, so it pins TensorFlow's own (Eigen) kernels: with oneDNN on, one
+// loaded CI run saw conv1's kernel gradient 1.6% apart (batch 2, 2x2 maps in the last
+// stage amplify any change of summation order). A process loads one libtensorflow, and
+// the first load decides oneDNN for all (lib/engine), so this file runs in a process of
+// its own (tools/test.ts, deno.json's test:unit), not in deno test --parallel's shared
+// one, where another file's engine (and its environment switches) came first and the
+// same 1.6% came back. tests/engine_onednn_test.ts compares oneDNN's step with these kernels.
 Deno.env.set("ACMC_ONEDNN", "0");
 await initEngine({ quiet: true });
-const onednn = engineInfo().onednn.enabled;
 
 function step(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor) {
   return tf.variableGrads(() =>
@@ -64,17 +62,14 @@ Deno.test("ReLU fusion: same ResNet50 loss and gradients, no separate Relu kerne
   assertEquals(Object.keys(on.grads).sort(), Object.keys(off.grads).sort());
   for (const [k, g] of Object.entries(off.grads)) {
     const h = on.grads[k];
-    let worst = 0, scale = 0, diff2 = 0, norm2 = 0;
+    let worst = 0, scale = 0;
     for (let i = 0; i < g.length; i++) {
       worst = Math.max(worst, Math.abs(g[i] - h[i]));
       scale = Math.max(scale, Math.abs(g[i]));
-      diff2 += (g[i] - h[i]) ** 2;
-      norm2 += g[i] ** 2;
     }
-    const relative = Math.sqrt(diff2 / Math.max(norm2, 1e-30));
     assert(
-      onednn ? relative <= 1e-2 : worst <= 1e-4 * Math.max(1, scale),
-      `${k}: gradients differ by ${worst} (scale ${scale}, relative L2 ${relative}; oneDNN ${onednn})`,
+      worst <= 1e-4 * Math.max(1, scale),
+      `${k}: gradients differ by ${worst} (scale ${scale})`,
     );
   }
   // Structure and configuration are Keras' (the layers serialize as Activation / Add).

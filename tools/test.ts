@@ -16,8 +16,17 @@ const { values } = parseCommandLine(
     allowPositionals: true,
   },
 );
+/**
+ * Test files that need a process of their own: one libtensorflow per process,
+ * whose first load decides its kernels (oneDNN or not), and `--parallel` runs
+ * every file in one process.
+ */
+const OWN_PROCESS = ["tests/models_relu_fusion_test.ts"];
 const suites: [string, string[]][] = [];
-if (!values.e2e) suites.push(["unit", ["--parallel", "--ignore=tests/e2e", "tests/"]]);
+if (!values.e2e) {
+  suites.push(["unit", ["--parallel", `--ignore=tests/e2e,${OWN_PROCESS.join(",")}`, "tests/"]]);
+  for (const f of OWN_PROCESS) suites.push([`unit (own process): ${f}`, [f]]);
+}
 if (!values.unit) suites.push(["e2e", ["tests/e2e/"]]);
 
 const SUMMARY = /(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/;
