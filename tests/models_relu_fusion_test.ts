@@ -12,9 +12,10 @@ import { resnet50 } from "../lib/models/mod.ts";
 // loaded CI run saw conv1's kernel gradient 1.6% apart (batch 2, 2x2 maps in the last
 // stage amplify any change of summation order). A process loads one libtensorflow, and
 // the first load decides oneDNN for all (lib/engine), so this file runs in a process of
-// its own (tools/test.ts, deno.json's test:unit), not in deno test --parallel's shared
-// one, where another file's engine (and its environment switches) came first and the
-// same 1.6% came back. tests/engine_onednn_test.ts compares oneDNN's step with these kernels.
+// its own (OWN_PROCESS in tools/test.ts, behind `deno task test` and `test:unit`), not in
+// deno test --parallel's shared one, where another file's engine (and its environment
+// switches) came first and the same 1.6% came back. tests/engine_onednn_test.ts compares
+// oneDNN's step with these kernels.
 Deno.env.set("ACMC_ONEDNN", "0");
 await initEngine({ quiet: true });
 
