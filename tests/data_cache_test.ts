@@ -41,7 +41,8 @@ async function setup() {
   return { root, cacheDir, opts, want, path: first.diskCache!.path, done };
 }
 
-Deno.test("checksum: word-wise and byte-wise agree; one changed byte changes it", () => {
+Deno.test("checksum: CRC-32, the same at any alignment; one changed byte changes it", () => {
+  assertEquals(checksum(new TextEncoder().encode("123456789")), 0xcbf43926); // CRC-32's check value
   const b = new Uint8Array(1027).map((_, i) => (i * 31) & 255);
   const shifted = new Uint8Array(1028);
   shifted.set(b, 1);

@@ -701,7 +701,10 @@ export class ImageDataset implements BatchDataset {
    * records are one read each (a whole unshuffled batch is one read),
    * converted to float32 once for the batch.
    */
-  async #makeBatch(items: { index: number; source: Source }[]): Promise<Batch> {
+  async #makeBatch(
+    items: { index: number; source: Source }[],
+    scratch?: { bytes: Uint8Array | null },
+  ): Promise<Batch> {
     const [h, w] = this.imageSize;
     const c = this.channels;
     const per = h * w * c;
@@ -721,7 +724,16 @@ export class ImageDataset implements BatchDataset {
     } else if (whole) {
       x = floatTensor(whole as Uint8Array, shape);
     } else {
-      const xs = new Uint8Array(n * per);
+      // one buffer per epoch for the reads: TF's Cast has made the batch from
+      // it before the next batch is read, and a fresh 6 MB buffer per batch
+      // cost its first writes more than the read itself (page faults)
+      let xs: Uint8Array;
+      if (scratch) {
+        if (!scratch.bytes || scratch.bytes.length < n * per) {
+          scratch.bytes = new Uint8Array(n * per);
+        }
+        xs = scratch.bytes.subarray(0, n * per);
+      } else xs = new Uint8Array(n * per);
       const redo: number[] = [];
       for (let i = 0; i < n;) {
         const src = items[i].source;
@@ -768,8 +780,9 @@ export class ImageDataset implements BatchDataset {
     const map = this.#opts.map;
     let step = 0;
     let pending: { index: number; source: Source }[] = [];
+    const scratch = { bytes: null as Uint8Array | null };
     const emit = async (): Promise<Batch> => {
-      let batch = await this.#makeBatch(pending);
+      let batch = await this.#makeBatch(pending, scratch);
       pending = [];
       if (map) {
         const input = batch;
