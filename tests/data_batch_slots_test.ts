@@ -32,3 +32,16 @@ Deno.test("wholeBatch: null unless the images are every slot of one buffer, in o
   assertEquals(wholeBatch([b, c, next]), null, "images of two batches");
   assertEquals(wholeBatch([new Float32Array(per)]), null, "not shared memory");
 });
+
+Deno.test("BatchSlots: a spare buffer of a batch's size is taken before a new one", () => {
+  const per = 4;
+  const spare: SharedArrayBuffer[] = [];
+  const slots = new BatchSlots(per, 5, 2, "uint8", spare);
+  const first = slots.slot(0).buffer;
+  spare.push(first as SharedArrayBuffer, new SharedArrayBuffer(per)); // the whole batch 0, a small one
+  assertEquals(slots.slot(2).buffer, first, "batch 1 reuses batch 0's buffer");
+  assertEquals(spare.length, 1);
+  const small = spare[0];
+  assertEquals(slots.slot(4).buffer, small, "the last, smaller batch takes the small one");
+  assertEquals(spare.length, 0);
+});

@@ -10,11 +10,16 @@ import { join } from "node:path";
 import { classTree, encode, pixelsOf } from "./data_fixtures.ts";
 import {
   checksum,
+  DECODE_ADDON,
+  DECODE_LIBRARY,
+  DecodePool,
   DiskCache,
   imageDatasetFromDirectory,
   type LoadOptions,
 } from "../lib/data/mod.ts";
 import { initEngine, tf } from "../lib/engine/mod.ts";
+// @ts-types="../lib/data/native_decode.d.ts"
+import type { DecodeSpec } from "../lib/data/native_decode.js";
 
 await initEngine({ quiet: true });
 
@@ -172,5 +177,40 @@ Deno.test("decode workers: same pixels as the main thread; bad files named, skip
   assertEquals(checked.filePaths.length, 12);
   assertEquals(checked.skippedFiles.length, 1);
   assertEquals(tf.memory().numTensors, tensors, "no tensor left behind");
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("decode workers call TensorFlow's C API; ACMC_DECODE_CAPI=0 (or no library) loads the addon, same pixels", async () => {
+  const root = await tree(3);
+  const vias: string[][] = [];
+  const pixels: number[][] = [];
+  for (
+    const [env, lib] of [["1", DECODE_LIBRARY], ["0", DECODE_LIBRARY], [
+      "1",
+      "/nonexistent/libtf.so",
+    ]]
+  ) {
+    Deno.env.set("ACMC_DECODE_CAPI", env);
+    const pool = new DecodePool(1, DECODE_ADDON, lib);
+    try {
+      // a pending decode keeps the (otherwise unref'd) worker alive
+      const spec: DecodeSpec = {
+        channels: 3,
+        size: [9, 11],
+        interpolation: "bilinear",
+        limitInputPixels: 1e8,
+      };
+      const px = pool.decode(join(root, "a", "1.png"), spec, false);
+      assert(await pool.ready());
+      pixels.push([...((await px) as Float32Array)]);
+      vias.push(pool.via as string[]);
+    } finally {
+      pool.close();
+      Deno.env.delete("ACMC_DECODE_CAPI");
+    }
+  }
+  assertEquals(vias, [["capi"], ["addon"], ["addon"]]);
+  assertEquals(pixels[1], pixels[0]);
+  assertEquals(pixels[2], pixels[0]);
   await Deno.remove(root, { recursive: true });
 });

@@ -356,20 +356,56 @@ treeTest(
 treeTest(
   "decode workers and the main thread yield Keras' pixels exactly (max abs diff 0)",
   async (root) => {
-    // TensorFlow's DecodeImage + ResizeBilinear / ResizeNearestNeighbor, as Keras runs them
-    const files = imageFiles(root).map((f) => f.path);
-    for (const interpolation of ["bilinear", "nearest"] as const) {
-      const { images } = await runOracle<{ images: { data?: string; error?: string }[] }>(
-        "keras_dataset.py",
-        { op: "pixels", files, channels: 3, image_size: [24, 20], interpolation },
-      );
+    // TensorFlow's DecodeImage + ResizeBilinear / ResizeNearestNeighbor, as Keras runs
+    // them, after smart_resize's crop or before resize_with_pad's padding, 1, 3 and 4
+    // channels: the workers through TensorFlow's C API (tf_capi.js), the main thread
+    // through the addon (native_decode.js)
+    const configs: { channels: 1 | 3 | 4; size: [number, number]; opts: Opts; only?: string[] }[] =
+      [
+        { channels: 3, size: [24, 20], opts: {} },
+        { channels: 3, size: [24, 20], opts: { interpolation: "nearest" } },
+        { channels: 3, size: [16, 16], opts: { cropToAspectRatio: true } },
+        { channels: 3, size: [15, 25], opts: { padToAspectRatio: true } },
+        {
+          channels: 1,
+          size: [12, 10],
+          opts: {},
+          only: ["rgb", "rgba", "grey", "greya", "palette"],
+        },
+        {
+          channels: 4,
+          size: [12, 10],
+          opts: { padToAspectRatio: true },
+          only: ["rgb", "rgba", "grey", "greya", "palette", "rgb16"],
+        },
+      ];
+    const filesOf = (cfg: { only?: string[] }) =>
+      imageFiles(root).filter((f) => !cfg.only || cfg.only.includes(f.kind)).map((f) => f.path);
+    const { results } = await runOracle<
+      { results: { images: { data?: string; error?: string }[] }[] }
+    >("keras_dataset.py", {
+      op: "pixels",
+      jobs: configs.map((cfg) => ({
+        files: filesOf(cfg),
+        channels: cfg.channels,
+        image_size: cfg.size,
+        crop: !!cfg.opts.cropToAspectRatio,
+        pad: !!cfg.opts.padToAspectRatio,
+        interpolation: cfg.opts.interpolation ?? "bilinear",
+      })),
+    });
+    for (const [j, cfg] of configs.entries()) {
+      const files = filesOf(cfg);
+      const { images } = results[j];
       for (const workers of [0, 2]) {
         const ds = datasetFromFiles(files, null, [], {
           batchSize: 7,
-          imageSize: [24, 20],
-          interpolation,
+          imageSize: cfg.size,
+          colorMode: cfg.channels === 1 ? "grayscale" : cfg.channels === 4 ? "rgba" : "rgb",
+          ...cfg.opts,
           workers,
         });
+        const what = `${JSON.stringify(cfg.opts)}, ${cfg.channels} channels, workers ${workers}`;
         let i = 0;
         for await (const { x } of ds) {
           const xs = x.dataSync();
@@ -377,11 +413,12 @@ treeTest(
           for (let b = 0; b < x.shape[0]; b++, i++) {
             assert(images[i].data, `Keras failed on ${files[i]}: ${images[i].error}`);
             const want = b64f32(images[i].data!);
+            assertEquals(want.length, per, `${files[i]} (${what})`);
             let worst = 0;
-            for (let j = 0; j < per; j++) {
-              worst = Math.max(worst, Math.abs(xs[b * per + j] - want[j]));
+            for (let k = 0; k < per; k++) {
+              worst = Math.max(worst, Math.abs(xs[b * per + k] - want[k]));
             }
-            assertEquals(worst, 0, `${files[i]} (${interpolation}, workers ${workers})`);
+            assertEquals(worst, 0, `${files[i]} (${what})`);
           }
           x.dispose();
         }

@@ -13,9 +13,11 @@ export type Pixels = Float32Array | Uint8Array;
 
 /**
  * Hands out, for each position of an epoch's order, the image's slot in its
- * batch: a view of one SharedArrayBuffer per batch, allocated when the batch's
- * first slot is asked for (a fresh buffer for every batch: the batch tensor
- * is made from it, and nothing writes it after that).
+ * batch: a view of one SharedArrayBuffer per batch, taken when the batch's
+ * first slot is asked for from `spare` (buffers of earlier batches whose
+ * tensors no longer need them) when one has the size, else allocated. A
+ * fresh buffer costs its first writes a page fault per 4 KB (~1.7 us each
+ * here: ~0.3 ms of CPU per 256 px float32 image).
  *
  * @example
  * ```ts
@@ -31,14 +33,23 @@ export class BatchSlots {
   #dtype: "float32" | "uint8";
   #buffer: SharedArrayBuffer | null = null;
   #first = -1;
+  #spare: SharedArrayBuffer[];
 
   /**
    * @param imageLength values per image (`height * width * channels`).
    * @param total images in the epoch.
    * @param batchSize images per batch (the last batch may be smaller).
    * @param dtype `"float32"` pixels, or `"uint8"` (rounded, with a cache).
+   * @param spare buffers free for reuse; one of a batch's size is taken from
+   * it (the caller adds a buffer once its batch tensor no longer needs it).
    */
-  constructor(imageLength: number, total: number, batchSize: number, dtype: "float32" | "uint8") {
+  constructor(
+    imageLength: number,
+    total: number,
+    batchSize: number,
+    dtype: "float32" | "uint8",
+    spare: SharedArrayBuffer[] = [],
+  ) {
     if (!(Number.isInteger(batchSize) && batchSize > 0)) {
       throw new Error(`\`batchSize\` must be a positive integer, received: ${batchSize}`);
     }
@@ -46,6 +57,7 @@ export class BatchSlots {
     this.#total = total;
     this.#batchSize = batchSize;
     this.#dtype = dtype;
+    this.#spare = spare;
   }
 
   /**
@@ -57,8 +69,9 @@ export class BatchSlots {
     const first = position - (position % this.#batchSize);
     const bytes = this.#dtype === "float32" ? 4 : 1;
     if (first !== this.#first || !this.#buffer) {
-      const n = Math.min(this.#batchSize, this.#total - first);
-      this.#buffer = new SharedArrayBuffer(n * this.#per * bytes);
+      const size = Math.min(this.#batchSize, this.#total - first) * this.#per * bytes;
+      const k = this.#spare.findIndex((b) => b.byteLength === size);
+      this.#buffer = k >= 0 ? this.#spare.splice(k, 1)[0] : new SharedArrayBuffer(size);
       this.#first = first;
     }
     const offset = (position - first) * this.#per * bytes;

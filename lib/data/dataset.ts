@@ -14,8 +14,7 @@
  *
  * @module
  */
-import { NATIVE_PACKAGE_DIR, nativeBackend, tf } from "../engine/mod.ts";
-import { join } from "node:path";
+import { nativeBackend, tf } from "../engine/mod.ts";
 import type { Batch, BatchDataset } from "./types.ts";
 import {
   ALLOWLIST_FORMATS,
@@ -31,7 +30,7 @@ import {
   imageHeader,
 } from "./decode.ts";
 import { type Interpolation, resizeImage } from "./resize.ts";
-import { DecodePool } from "./decode_pool.ts";
+import { DECODE_ADDON, DECODE_LIBRARY, DecodePool } from "./decode_pool.ts";
 import { BatchSlots, wholeBatch } from "./batch_slots.ts";
 // @ts-types="./native_decode.d.ts"
 import {
@@ -154,9 +153,6 @@ interface Loaded {
   error?: Error;
 }
 
-/** The path of the native addon the decode workers load. */
-const ADDON = join(NATIVE_PACKAGE_DIR, "lib", "napi-v8", "tfjs_binding.node");
-
 /** A uint8 batch as a float32 tensor: one copy into TensorFlow and its Cast kernel. */
 function floatTensor(u8: Uint8Array, shape: [number, number, number, number]): tf.Tensor4D {
   const backend = nativeBackend();
@@ -182,19 +178,38 @@ function floatTensor(u8: Uint8Array, shape: [number, number, number, number]): t
 }
 
 /**
- * A float32 batch as a tensor, copied into TensorFlow now: tfjs' own
- * `tf.tensor4d` keeps the array and copies it at the tensor's first use, so a
- * loader benchmark that only disposes its batches never paid that copy (~0.15
- * ms per 256 px image) while Keras' batches are made in TensorFlow's memory;
- * made here, the copy is counted, and the batch buffer can be collected at once.
+ * A float32 batch as a tensor made now. With `copy`, its pixels are copied
+ * into TensorFlow's memory (`Snapshot`, ~0.09 ms per 256 px image), so that
+ * `xs`' buffer can take a later batch: the binding's tensors otherwise share
+ * the JavaScript buffer, and a fresh 25 MB buffer per batch cost its first
+ * writes ~190 page faults per image (~0.3 ms of CPU; docs/loader.md).
+ * @returns the tensor, and whether `xs` is free again (false: the tensor
+ * holds it).
  */
-function float32Tensor(xs: Float32Array, shape: [number, number, number, number]): tf.Tensor4D {
+function float32Tensor(
+  xs: Float32Array,
+  shape: [number, number, number, number],
+  copy: boolean,
+): [tf.Tensor4D, boolean] {
   const backend = nativeBackend();
-  if (!backend) return tf.tensor4d(xs, shape, "float32");
+  if (!backend) return [tf.tensor4d(xs, shape, "float32"), false];
   const b = backend.binding as unknown as RawBinding;
-  const id = b.createTensor(shape, b.TF_FLOAT, xs);
   const nb = backend as unknown as { createOutputTensor(m: unknown): tf.Tensor };
-  return nb.createOutputTensor({ id, shape, dtype: b.TF_FLOAT }) as tf.Tensor4D;
+  const id = b.createTensor(shape, b.TF_FLOAT, xs);
+  if (!copy) {
+    return [nb.createOutputTensor({ id, shape, dtype: b.TF_FLOAT }) as tf.Tensor4D, false];
+  }
+  try {
+    const [out] = b.executeOp(
+      "Snapshot",
+      [{ name: "T", type: b.TF_ATTR_TYPE, value: b.TF_FLOAT }],
+      [id],
+      1,
+    );
+    return [nb.createOutputTensor(out) as tf.Tensor4D, true];
+  } finally {
+    b.deleteTensor(id);
+  }
 }
 
 const SUPPORTED_INTERPOLATIONS = ["bilinear", "nearest"];
@@ -613,7 +628,7 @@ export class ImageDataset implements BatchDataset {
   async *#items(
     order: number[],
     onError?: (path: string, e: Error) => void,
-    batchSize?: number,
+    slots?: BatchSlots,
   ): AsyncGenerator<{ index: number; source: Source }> {
     const nWorkers = order.length > 1 ? this.#workerCount : 0;
     const inFlight = Math.max(1, this.#opts.concurrency ?? (nWorkers > 0 ? 2 * nWorkers : 4));
@@ -624,12 +639,6 @@ export class ImageDataset implements BatchDataset {
     const queue: Promise<Loaded>[] = [];
     let pool: DecodePool | undefined;
     let next = 0;
-    // each decoded image goes straight to its place in its batch
-    const [h, w] = this.imageSize;
-    const dtype = (this.#opts.cache ?? false) === false ? "float32" : "uint8";
-    const slots = batchSize
-      ? new BatchSlots(h * w * this.channels, order.length, batchSize, dtype)
-      : null;
     const fill = () => {
       while (queue.length < ahead && next < order.length) {
         const position = next++;
@@ -639,7 +648,7 @@ export class ImageDataset implements BatchDataset {
           queue.push(Promise.resolve({ index, source: cached }));
           continue;
         }
-        if (nWorkers > 0 && !pool) pool = DecodePool.shared(nWorkers, ADDON);
+        if (nWorkers > 0 && !pool) pool = DecodePool.shared(nWorkers, DECODE_ADDON, DECODE_LIBRARY);
         const into = slots?.slot(position);
         queue.push(
           limiter.run(() => this.decodeFile(paths[index], pool, nWorkers, into)).then(
@@ -704,6 +713,7 @@ export class ImageDataset implements BatchDataset {
   async #makeBatch(
     items: { index: number; source: Source }[],
     scratch?: { bytes: Uint8Array | null },
+    spares?: SharedArrayBuffer[],
   ): Promise<Batch> {
     const [h, w] = this.imageSize;
     const c = this.channels;
@@ -712,7 +722,15 @@ export class ImageDataset implements BatchDataset {
     const shape: [number, number, number, number] = [n, h, w, c];
     const whole = wholeBatch(items.map((it) => "pixels" in it.source ? it.source.pixels : null));
     let x: tf.Tensor4D;
-    if ((this.#opts.cache ?? false) === false) {
+    const mode = this.#opts.cache ?? false;
+    // a batch buffer whose pixels are in the tensor goes to a later batch
+    // (not with the memory cache, which keeps views of it)
+    const spare = (free: boolean) => {
+      if (free && whole && spares && mode !== "memory" && spares.length < 2) {
+        spares.push(whole.buffer as SharedArrayBuffer);
+      }
+    };
+    if (mode === false) {
       let xs = whole as Float32Array | null;
       if (!xs) {
         xs = new Float32Array(n * per);
@@ -720,9 +738,12 @@ export class ImageDataset implements BatchDataset {
           xs.set((items[i].source as { pixels: Float32Array }).pixels, i * per);
         }
       }
-      x = float32Tensor(xs, shape);
+      let free: boolean;
+      [x, free] = float32Tensor(xs, shape, whole !== null);
+      spare(free);
     } else if (whole) {
       x = floatTensor(whole as Uint8Array, shape);
+      spare(nativeBackend() !== null);
     } else {
       // one buffer per epoch for the reads: TF's Cast has made the batch from
       // it before the next batch is read, and a fresh 6 MB buffer per batch
@@ -781,8 +802,10 @@ export class ImageDataset implements BatchDataset {
     let step = 0;
     let pending: { index: number; source: Source }[] = [];
     const scratch = { bytes: null as Uint8Array | null };
+    // batch buffers whose tensors were made, for later batches of this epoch
+    const spare: SharedArrayBuffer[] = [];
     const emit = async (): Promise<Batch> => {
-      let batch = await this.#makeBatch(pending, scratch);
+      let batch = await this.#makeBatch(pending, scratch, spare);
       pending = [];
       if (map) {
         const input = batch;
@@ -793,7 +816,18 @@ export class ImageDataset implements BatchDataset {
       step++;
       return batch;
     };
-    for await (const it of this.#items(this.order(epoch), undefined, bs)) {
+    // each decoded image goes straight to its place in its batch
+    const order = this.order(epoch);
+    const [h, w] = this.imageSize;
+    const mode = this.#opts.cache ?? false;
+    const slots = new BatchSlots(
+      h * w * this.channels,
+      order.length,
+      bs,
+      mode === false ? "float32" : "uint8",
+      spare,
+    );
+    for await (const it of this.#items(order, undefined, slots)) {
       pending.push(it);
       if (pending.length === bs) yield await emit();
     }
