@@ -31,6 +31,9 @@ import {
 } from "./decode.ts";
 import { type Interpolation, resizeImage } from "./resize.ts";
 import { DECODE_ADDON, DECODE_LIBRARY, DecodePool } from "./decode_pool.ts";
+import { setImmediate } from "node:timers";
+// @ts-types="./tf_capi.d.ts"
+import { decodeResizeInto, openTensorFlow, type TensorFlowCApi } from "./tf_capi.js";
 import { BatchSlots, wholeBatch } from "./batch_slots.ts";
 // @ts-types="./native_decode.d.ts"
 import {
@@ -111,12 +114,13 @@ export interface LoadOptions {
   prefetch?: number;
   /**
    * Worker threads that decode and resize (TensorFlow's kernels, each worker
-   * with its own copy of the native addon), started when an epoch first needs
-   * to decode and kept for later epochs (idle, they do not keep the process
-   * alive). Default: the cores this process may use
+   * with its own eager context), started when an epoch first needs to decode
+   * and kept for later epochs (idle, they do not keep the process alive).
+   * The main thread decodes too, whenever it waits for an image that is not
+   * ready. Default: one less than the cores this process may use
    * (`navigator.hardwareConcurrency`, which follows `taskset`). 0 decodes on
-   * the main thread. Without the native engine (pure-JS tfjs) decoding runs
-   * in sharp's threads and this is ignored.
+   * the main thread only. Without the native engine (pure-JS tfjs) decoding
+   * runs in sharp's threads and this is ignored.
    */
   workers?: number;
   /**
@@ -285,6 +289,47 @@ function epochSeed(seed: number, epoch: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
   return (h ^ (h >>> 16)) >>> 0;
+}
+
+let hereApi: TensorFlowCApi | null | undefined;
+
+/**
+ * TensorFlow's C API on this thread (tf_capi.js), opened on first use; null
+ * on the pure-JS engine, with `ACMC_DECODE_CAPI=0`, or where the FFI is not
+ * allowed (then the addon's binding decodes here).
+ */
+function capiHere(): TensorFlowCApi | null {
+  if (hereApi === undefined) {
+    hereApi = null;
+    if (nativeBackend() && Deno.env.get("ACMC_DECODE_CAPI") !== "0") {
+      try {
+        hereApi = openTensorFlow(DECODE_LIBRARY);
+      } catch {
+        hereApi = null;
+      }
+    }
+  }
+  return hereApi;
+}
+
+/** One image of an epoch being loaded: queued (for a worker), running, or done. */
+interface Job {
+  index: number;
+  into?: Float32Array | Uint8Array;
+  state: "queued" | "running" | "done";
+  promise: Promise<Loaded>;
+  settle: (r: Loaded) => void;
+}
+
+function newJob(index: number, into?: Float32Array | Uint8Array, done?: Loaded): Job {
+  let settle: (r: Loaded) => void = () => {};
+  const promise = done ? Promise.resolve(done) : new Promise<Loaded>((r) => (settle = r));
+  const job: Job = { index, into, state: done ? "done" : "queued", promise, settle };
+  job.settle = (r) => {
+    job.state = "done";
+    settle(r);
+  };
+  return job;
 }
 
 /** Runs at most `n` async jobs at a time. */
@@ -459,7 +504,7 @@ export class ImageDataset implements BatchDataset {
   /** Decode workers to start for an epoch (0: decode on the main thread). */
   get #workerCount(): number {
     if (!nativeBackend()) return 0;
-    const n = this.#opts.workers ?? navigator.hardwareConcurrency ?? 1;
+    const n = this.#opts.workers ?? Math.max(0, (navigator.hardwareConcurrency ?? 1) - 1);
     if (!(Number.isInteger(n) && n >= 0)) {
       throw new Error(`\`workers\` must be a non-negative integer, received: ${n}`);
     }
@@ -494,6 +539,7 @@ export class ImageDataset implements BatchDataset {
         // a worker crashed or none loaded the addon: decode here
       }
     }
+    if (out === null) out = this.#decodeHere(path, into);
     if (out === null) {
       let bytes: Uint8Array;
       try {
@@ -519,11 +565,42 @@ export class ImageDataset implements BatchDataset {
         out = into;
       } else out = f32;
     }
+    this.#store(path, out);
+    return out;
+  }
+
+  /** Keeps `out`, the decoded pixels of `path`, in the cache in use. */
+  #store(path: string, out: Float32Array | Uint8Array): void {
+    const mode = this.#opts.cache ?? false;
     if (mode === "memory") this.#memory.set(path, out as Uint8Array);
     else if (mode === "disk") {
       const r = this.diskCache!.recordOf(path);
       if (r >= 0) this.diskCache!.write(r, out as Uint8Array);
     }
+  }
+
+  /**
+   * Decodes and resizes `path` on this thread, synchronously, through
+   * TensorFlow's C API (into `into` when given): float32, or rounded uint8
+   * with a cache. Null where that path does not apply (no C API here, or a
+   * format it leaves to decode.ts); the caches are not filled.
+   * @throws {ImageDecodeError} naming the file.
+   */
+  #decodeHere(path: string, into?: Float32Array | Uint8Array): Float32Array | Uint8Array | null {
+    const capi = capiHere();
+    if (!capi) return null;
+    let bytes: Uint8Array;
+    try {
+      bytes = Deno.readFileSync(path);
+    } catch (e) {
+      throw new ImageDecodeError(path, (e as Error).message);
+    }
+    if (!nativeFormat(bytes)) return null;
+    const [h, w] = this.imageSize;
+    const n = h * w * this.channels;
+    const out = into ??
+      ((this.#opts.cache ?? false) === false ? new Float32Array(n) : new Uint8Array(n));
+    decodeResizeInto(capi, bytes, this.#spec, path, out);
     return out;
   }
 
@@ -636,7 +713,7 @@ export class ImageDataset implements BatchDataset {
     const limiter = new Limiter(inFlight);
     const skip = (this.#opts.onBadFile ?? "error") === "skip";
     const paths = this.filePaths;
-    const queue: Promise<Loaded>[] = [];
+    const queue: Job[] = [];
     let pool: DecodePool | undefined;
     let next = 0;
     const fill = () => {
@@ -645,23 +722,57 @@ export class ImageDataset implements BatchDataset {
         const index = order[position];
         const cached = this.#cached(paths[index]);
         if (cached) {
-          queue.push(Promise.resolve({ index, source: cached }));
+          queue.push(newJob(index, undefined, { index, source: cached }));
           continue;
         }
         if (nWorkers > 0 && !pool) pool = DecodePool.shared(nWorkers, DECODE_ADDON, DECODE_LIBRARY);
-        const into = slots?.slot(position);
-        queue.push(
-          limiter.run(() => this.decodeFile(paths[index], pool, nWorkers, into)).then(
-            (pixels) => ({ index, source: { pixels } }),
-            (error) => ({ index, error }),
-          ),
-        );
+        const job = newJob(index, slots?.slot(position));
+        queue.push(job);
+        limiter.run(async () => {
+          if (job.state !== "queued") return; // the main thread took it
+          job.state = "running";
+          try {
+            const pixels = await this.decodeFile(paths[index], pool, nWorkers, job.into);
+            job.settle({ index, source: { pixels } });
+          } catch (error) {
+            job.settle({ index, error: error as Error });
+          }
+        });
       }
     };
     try {
       fill();
       while (queue.length > 0) {
-        const r = await queue.shift()!;
+        // While the next image is not ready, this thread decodes one still
+        // queued for a worker (the nearest to the head), then lets the
+        // workers' replies in: a core's worth of decoding without a worker
+        // to start (~40 ms of CPU each), and decoding from the first moment.
+        if (pool && queue[0].state !== "done" && capiHere()) {
+          const job = queue.find((j) => j.state === "queued");
+          if (job) {
+            job.state = "running";
+            const path = paths[job.index];
+            try {
+              const pixels = this.#decodeHere(path, job.into);
+              if (pixels) {
+                this.#store(path, pixels);
+                job.settle({ index: job.index, source: { pixels } });
+              } else {
+                this.decodeFile(path, undefined, 0, job.into).then(
+                  (px) => job.settle({ index: job.index, source: { pixels: px } }),
+                  (error) => job.settle({ index: job.index, error }),
+                );
+              }
+            } catch (error) {
+              job.settle({ index: job.index, error: error as Error });
+            }
+            // let the workers' replies in (one per turn of the event loop here;
+            // a MessageChannel message to this thread lets none in)
+            await new Promise((r) => setImmediate(r));
+            continue;
+          }
+        }
+        const r = await queue.shift()!.promise;
         fill();
         if (r.error) {
           if (onError) onError(paths[r.index], r.error);
@@ -674,6 +785,7 @@ export class ImageDataset implements BatchDataset {
     } finally {
       // stop launching; in-flight decodes settle in the (shared, idle-unref'd) pool
       next = order.length;
+      for (const job of queue) if (job.state === "queued") job.state = "done";
     }
   }
 
