@@ -108,7 +108,11 @@ export interface LoadOptions {
   onBadFile?: "error" | "skip";
   /** Largest accepted `width * height` of a source image (decompression bombs). Default 268,402,689. */
   limitInputPixels?: number;
-  /** Images decoded at the same time (default: twice `workers`, or 4 without workers). */
+  /**
+   * Images handed to the workers at the same time (default: four per worker,
+   * so that each has work queued while the main thread, decoding too, lets
+   * their replies in only between its own images; 4 without workers).
+   */
   concurrency?: number;
   /** Batches prepared ahead of the consumer (default 2). */
   prefetch?: number;
@@ -708,7 +712,7 @@ export class ImageDataset implements BatchDataset {
     slots?: BatchSlots,
   ): AsyncGenerator<{ index: number; source: Source }> {
     const nWorkers = order.length > 1 ? this.#workerCount : 0;
-    const inFlight = Math.max(1, this.#opts.concurrency ?? (nWorkers > 0 ? 2 * nWorkers : 4));
+    const inFlight = Math.max(1, this.#opts.concurrency ?? (nWorkers > 0 ? 4 * nWorkers : 4));
     const ahead = Math.max(inFlight, (this.batchSize ?? 1) * Math.max(1, this.#opts.prefetch ?? 2));
     const limiter = new Limiter(inFlight);
     const skip = (this.#opts.onBadFile ?? "error") === "skip";
