@@ -7,10 +7,11 @@
  * `resize_with_pad` padding, so the float32 pixels are Keras' exactly.
  *
  * It talks to the addon's binding directly (tensor ids, no tfjs engine), so it
- * runs on the main thread's binding and in a Web Worker that loads its own
- * copy of the addon (decode_worker.js): the binding's ops are synchronous, and
- * workers are how decoding uses every core. Plain JavaScript (types in
- * native_decode.d.ts) so that workers start without a type-check pass.
+ * runs on the main thread's binding and in a worker that loads its own copy
+ * of the addon (decode_worker.js). The loader calls TensorFlow's C API
+ * instead where Deno's FFI can (tf_capi.js: the same ops, one copy fewer);
+ * this is its fallback. Plain JavaScript (types in native_decode.d.ts) so
+ * that workers start without a type-check pass.
  *
  * @module
  */

@@ -47,7 +47,7 @@ export interface BenchLoaderOptions {
    * ~1.32 s instead of ~0.65; docs/loader.md).
    */
   repeats?: number;
-  /** Decode workers of our loader (default: the loader's default, every core). */
+  /** Decode workers of our loader (default: the loader's default, one less than the cores). */
   workers?: number;
 }
 
