@@ -358,8 +358,8 @@ treeTest(
   async (root) => {
     // TensorFlow's DecodeImage + ResizeBilinear / ResizeNearestNeighbor, as Keras runs
     // them, after smart_resize's crop or before resize_with_pad's padding, 1, 3 and 4
-    // channels, through TensorFlow's C API (tf_capi.js): on the main thread alone
-    // (workers 0), and in workers with the main thread helping (workers 2)
+    // channels, through TensorFlow's C API (tf_capi.js): on the main thread (workers 0)
+    // and in workers (workers 2)
     const configs: { channels: 1 | 3 | 4; size: [number, number]; opts: Opts; only?: string[] }[] =
       [
         { channels: 3, size: [24, 20], opts: {} },

@@ -31,7 +31,6 @@ import {
 } from "./decode.ts";
 import { type Interpolation, resizeImage } from "./resize.ts";
 import { DECODE_ADDON, DECODE_LIBRARY, DecodePool } from "./decode_pool.ts";
-import { setImmediate } from "node:timers";
 // @ts-types="./tf_capi.d.ts"
 import { decodeResizeInto, openTensorFlow, type TensorFlowCApi } from "./tf_capi.js";
 import { BatchSlots, wholeBatch } from "./batch_slots.ts";
@@ -108,11 +107,7 @@ export interface LoadOptions {
   onBadFile?: "error" | "skip";
   /** Largest accepted `width * height` of a source image (decompression bombs). Default 268,402,689. */
   limitInputPixels?: number;
-  /**
-   * Images handed to the workers at the same time (default: four per worker,
-   * so that each has work queued while the main thread, decoding too, lets
-   * their replies in only between its own images; 4 without workers).
-   */
+  /** Images decoded at the same time (default: twice `workers`, or 4 without workers). */
   concurrency?: number;
   /** Batches prepared ahead of the consumer (default 2). */
   prefetch?: number;
@@ -120,11 +115,11 @@ export interface LoadOptions {
    * Worker threads that decode and resize (TensorFlow's kernels, each worker
    * with its own eager context), started when an epoch first needs to decode
    * and kept for later epochs (idle, they do not keep the process alive).
-   * The main thread decodes too, whenever it waits for an image that is not
-   * ready. Default: one less than the cores this process may use
-   * (`navigator.hardwareConcurrency`, which follows `taskset`). 0 decodes on
-   * the main thread only. Without the native engine (pure-JS tfjs) decoding
-   * runs in sharp's threads and this is ignored.
+   * Default: the cores this process may use (`navigator.hardwareConcurrency`,
+   * which follows `taskset`), or 0 on one core, where a worker only adds its
+   * start (~40 ms of CPU) and messages. 0 decodes on the main thread. Without
+   * the native engine (pure-JS tfjs) decoding runs in sharp's threads and
+   * this is ignored.
    */
   workers?: number;
   /**
@@ -316,26 +311,6 @@ function capiHere(): TensorFlowCApi | null {
   return hereApi;
 }
 
-/** One image of an epoch being loaded: queued (for a worker), running, or done. */
-interface Job {
-  index: number;
-  into?: Float32Array | Uint8Array;
-  state: "queued" | "running" | "done";
-  promise: Promise<Loaded>;
-  settle: (r: Loaded) => void;
-}
-
-function newJob(index: number, into?: Float32Array | Uint8Array, done?: Loaded): Job {
-  let settle: (r: Loaded) => void = () => {};
-  const promise = done ? Promise.resolve(done) : new Promise<Loaded>((r) => (settle = r));
-  const job: Job = { index, into, state: done ? "done" : "queued", promise, settle };
-  job.settle = (r) => {
-    job.state = "done";
-    settle(r);
-  };
-  return job;
-}
-
 /** Runs at most `n` async jobs at a time. */
 class Limiter {
   #free: number;
@@ -508,7 +483,8 @@ export class ImageDataset implements BatchDataset {
   /** Decode workers to start for an epoch (0: decode on the main thread). */
   get #workerCount(): number {
     if (!nativeBackend()) return 0;
-    const n = this.#opts.workers ?? Math.max(0, (navigator.hardwareConcurrency ?? 1) - 1);
+    const cores = navigator.hardwareConcurrency ?? 1;
+    const n = this.#opts.workers ?? (cores > 1 ? cores : 0);
     if (!(Number.isInteger(n) && n >= 0)) {
       throw new Error(`\`workers\` must be a non-negative integer, received: ${n}`);
     }
@@ -712,12 +688,12 @@ export class ImageDataset implements BatchDataset {
     slots?: BatchSlots,
   ): AsyncGenerator<{ index: number; source: Source }> {
     const nWorkers = order.length > 1 ? this.#workerCount : 0;
-    const inFlight = Math.max(1, this.#opts.concurrency ?? (nWorkers > 0 ? 4 * nWorkers : 4));
+    const inFlight = Math.max(1, this.#opts.concurrency ?? (nWorkers > 0 ? 2 * nWorkers : 4));
     const ahead = Math.max(inFlight, (this.batchSize ?? 1) * Math.max(1, this.#opts.prefetch ?? 2));
     const limiter = new Limiter(inFlight);
     const skip = (this.#opts.onBadFile ?? "error") === "skip";
     const paths = this.filePaths;
-    const queue: Job[] = [];
+    const queue: Promise<Loaded>[] = [];
     let pool: DecodePool | undefined;
     let next = 0;
     const fill = () => {
@@ -726,57 +702,23 @@ export class ImageDataset implements BatchDataset {
         const index = order[position];
         const cached = this.#cached(paths[index]);
         if (cached) {
-          queue.push(newJob(index, undefined, { index, source: cached }));
+          queue.push(Promise.resolve({ index, source: cached }));
           continue;
         }
         if (nWorkers > 0 && !pool) pool = DecodePool.shared(nWorkers, DECODE_ADDON, DECODE_LIBRARY);
-        const job = newJob(index, slots?.slot(position));
-        queue.push(job);
-        limiter.run(async () => {
-          if (job.state !== "queued") return; // the main thread took it
-          job.state = "running";
-          try {
-            const pixels = await this.decodeFile(paths[index], pool, nWorkers, job.into);
-            job.settle({ index, source: { pixels } });
-          } catch (error) {
-            job.settle({ index, error: error as Error });
-          }
-        });
+        const into = slots?.slot(position);
+        queue.push(
+          limiter.run(() => this.decodeFile(paths[index], pool, nWorkers, into)).then(
+            (pixels) => ({ index, source: { pixels } }),
+            (error) => ({ index, error }),
+          ),
+        );
       }
     };
     try {
       fill();
       while (queue.length > 0) {
-        // While the next image is not ready, this thread decodes one still
-        // queued for a worker (the nearest to the head), then lets the
-        // workers' replies in: a core's worth of decoding without a worker
-        // to start (~40 ms of CPU each), and decoding from the first moment.
-        if (pool && queue[0].state !== "done" && capiHere()) {
-          const job = queue.find((j) => j.state === "queued");
-          if (job) {
-            job.state = "running";
-            const path = paths[job.index];
-            try {
-              const pixels = this.#decodeHere(path, job.into);
-              if (pixels) {
-                this.#store(path, pixels);
-                job.settle({ index: job.index, source: { pixels } });
-              } else {
-                this.decodeFile(path, undefined, 0, job.into).then(
-                  (px) => job.settle({ index: job.index, source: { pixels: px } }),
-                  (error) => job.settle({ index: job.index, error }),
-                );
-              }
-            } catch (error) {
-              job.settle({ index: job.index, error: error as Error });
-            }
-            // let the workers' replies in (one per turn of the event loop here;
-            // a MessageChannel message to this thread lets none in)
-            await new Promise((r) => setImmediate(r));
-            continue;
-          }
-        }
-        const r = await queue.shift()!.promise;
+        const r = await queue.shift()!;
         fill();
         if (r.error) {
           if (onError) onError(paths[r.index], r.error);
@@ -789,7 +731,6 @@ export class ImageDataset implements BatchDataset {
     } finally {
       // stop launching; in-flight decodes settle in the (shared, idle-unref'd) pool
       next = order.length;
-      for (const job of queue) if (job.state === "queued") job.state = "done";
     }
   }
 
