@@ -47,7 +47,7 @@ export interface BenchLoaderOptions {
    * ~1.32 s instead of ~0.65; docs/loader.md).
    */
   repeats?: number;
-  /** Decode workers of our loader (default: the loader's default, one less than the cores). */
+  /** Decode workers of our loader (default: the loader's default, one per core, none on one). */
   workers?: number;
 }
 
