@@ -38,6 +38,14 @@ function soleHandle(b: NativeBackend, w: tf.Tensor): RawData | null {
   return d && d.refCount === 1 && d.values == null && d.id >= 0 ? d : null;
 }
 
+/** Adam's state for a list of variables (see {@linkcode adamState}). */
+export interface AdamState {
+  /** Updates applied so far (Adam's `t`). */
+  iterations: number;
+  /** Each variable's first and second moments, or null where none exist yet. */
+  moments: ({ m: tf.Tensor; v: tf.Tensor } | null)[];
+}
+
 /** A tensor with a name (optimizer weights). */
 type NamedTensor = { name: string; tensor: tf.Tensor };
 
@@ -84,6 +92,12 @@ export function adam(
   return new NativeAdam(learningRate, beta1, beta2, epsilon);
 }
 
+/**
+ * The optimizers {@linkcode adam} made (tfjs' `Optimizer` answers
+ * `instanceof` by duck typing, so any Adam would pass that test).
+ */
+const natives = new WeakSet<object>();
+
 class NativeAdam extends tf.AdamOptimizer {
   private slots = new Map<string, Slot>();
   private jsSlots = new Map<string, { m: tf.Variable; v: tf.Variable }>();
@@ -113,6 +127,7 @@ class NativeAdam extends tf.AdamOptimizer {
 
   constructor(learningRate: number, beta1: number, beta2: number, epsilon: number) {
     super(learningRate, beta1, beta2, epsilon);
+    natives.add(this);
   }
 
   private attrsOf(b: NativeBackend) {
@@ -323,6 +338,57 @@ class NativeAdam extends tf.AdamOptimizer {
     (this as unknown as { incrementIterations(): void }).incrementIterations();
   }
 
+  /**
+   * The step count and each of `vars`' moments (new tensors the caller
+   * disposes; null for a variable with none yet): from its slot, or from
+   * moments restored by `setWeights` and not yet used.
+   */
+  stateOf(vars: readonly tf.Variable[]): AdamState {
+    const b = nativeBackend();
+    const moments = vars.map((w, i) => {
+      const s = b ? this.slots.get(w.name) : undefined;
+      if (s && b) return { m: this.readResource(b, s.m), v: this.readResource(b, s.v) };
+      const js = this.jsSlots.get(w.name);
+      if (js) return { m: js.m.clone(), v: js.v.clone() };
+      const p = this.pendingByName.get(w.name) ?? this.pendingByIndex[i];
+      return p ? { m: p.m.clone(), v: p.v.clone() } : null;
+    });
+    return { iterations: this.t, moments };
+  }
+
+  /**
+   * Sets the step count and `vars`' moments (copied; the caller keeps
+   * `moments`), as a training step run elsewhere left them.
+   */
+  restoreState(
+    vars: readonly tf.Variable[],
+    iterations: number,
+    moments: readonly { m: tf.Tensor; v: tf.Tensor }[],
+  ): void {
+    this.t = iterations;
+    (this as unknown as { iterations_: number }).iterations_ = iterations;
+    this.clearPending();
+    const b = nativeBackend();
+    vars.forEach((w, i) => {
+      const s = b ? this.slots.get(w.name) : undefined;
+      const js = this.jsSlots.get(w.name);
+      if (s && b) {
+        this.assignResource(b, s.m, moments[i].m);
+        this.assignResource(b, s.v, moments[i].v);
+      } else if (js) {
+        js.m.assign(moments[i].m);
+        js.v.assign(moments[i].v);
+      } else {
+        const p = { m: tf.keep(moments[i].m.clone()), v: tf.keep(moments[i].v.clone()) };
+        this.pendingByIndex[i] = p;
+        this.pendingByName.set(w.name, p);
+        // on the native engine the slot is made now (getWeights lists slots)
+        if (b && w.trainable) tf.tidy(() => void this.slotOf(b, w.name, i));
+      }
+    });
+    if (b) this.clearPending();
+  }
+
   override async getWeights(): Promise<NamedTensor[]> {
     const b = nativeBackend();
     const it = await (this as unknown as { saveIterations(): Promise<NamedTensor> })
@@ -402,4 +468,38 @@ class NativeAdam extends tf.AdamOptimizer {
     for (const s of this.jsSlots.values()) tf.dispose([s.m, s.v]);
     this.jsSlots.clear();
   }
+}
+
+/** True when `optimizer` is one made by {@linkcode adam}. */
+export function isNativeAdam(optimizer: tf.Optimizer): boolean {
+  return natives.has(optimizer);
+}
+
+/**
+ * The state of an {@linkcode adam} optimizer for `vars`: its step count and
+ * each variable's moments (new tensors the caller disposes; null where none
+ * yet), e.g. to continue its updates in a compiled training step.
+ */
+export function adamState(optimizer: tf.Optimizer, vars: readonly tf.Variable[]): AdamState {
+  if (!natives.has(optimizer)) {
+    throw new Error("adamState: the optimizer was not made by adam() of lib/engine");
+  }
+  return (optimizer as NativeAdam).stateOf(vars);
+}
+
+/**
+ * Gives an {@linkcode adam} optimizer the step count and `vars`' moments
+ * (copied) that updates run elsewhere reached; its next update goes on from
+ * there.
+ */
+export function setAdamState(
+  optimizer: tf.Optimizer,
+  vars: readonly tf.Variable[],
+  iterations: number,
+  moments: readonly { m: tf.Tensor; v: tf.Tensor }[],
+): void {
+  if (!natives.has(optimizer)) {
+    throw new Error("setAdamState: the optimizer was not made by adam() of lib/engine");
+  }
+  (optimizer as NativeAdam).restoreState(vars, iterations, moments);
 }

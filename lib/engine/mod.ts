@@ -37,7 +37,15 @@ export {
 export { installNodeCompat } from "./compat.ts";
 export { hasFusedKernels, type NativeBackend, nativeBackend, type OpAttr } from "./native.ts";
 export { type OneDnnDecision, oneDnnInUse, type OneDnnIsa } from "./onednn.ts";
-export { adam } from "./adam.ts";
+export { adam, type AdamState, adamState, isNativeAdam, setAdamState } from "./adam.ts";
+export {
+  type AttrValue,
+  DT,
+  Graph,
+  libtensorflowPath,
+  type Output as GraphOutput,
+  Session,
+} from "./tf_c.ts";
 export { type FusedBatchNormResult, fusedBatchNormTraining } from "./batch_norm.ts";
 export { addRelu } from "./relu.ts";
 export { installFastGradients } from "./fast_gradients.ts";

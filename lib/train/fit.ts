@@ -31,6 +31,7 @@ import { defaultProgress, type Progress, type ProgressReporter } from "../io/mod
 import type { BatchDataset } from "../data/types.ts";
 import { mixSeed } from "../random/mod.ts";
 import { withSeed } from "./seed.ts";
+import { compiledTrainStep, eagerReason, type GraphTrainStep } from "./graph_step.ts";
 import type { Callback, History, Logs, TrainingContext } from "./types.ts";
 
 const EPSILON = 1e-7;
@@ -67,6 +68,16 @@ export interface FitOptions {
   preprocess?: (x: tf.Tensor4D) => tf.Tensor;
   /** History of earlier epochs to continue (resume); the new epochs are appended to a copy. */
   history?: History;
+  /**
+   * Run each training step eagerly, op by op (Keras' `run_eagerly`). Default
+   * false: a model whose layers all compile trains with the whole step as one
+   * TensorFlow graph (lib/train/graph_step.ts; ~2x faster on a CPU), its
+   * weights and the optimizer's state copied back into `model` and the
+   * optimizer at the end of every epoch, before validation and callbacks.
+   * Other models, optimizers not made by `adam()`, and `ACMC_GRAPH_STEP=0`
+   * run eagerly.
+   */
+  runEagerly?: boolean;
 }
 
 /** `{ loss, accuracy }` over a dataset. */
@@ -223,10 +234,68 @@ export async function fit(
     if (ownOptimizer) optimizer.dispose();
   }
 
+  /** One step as one TensorFlow graph (random preprocessing seeded as the eager step's). */
+  function graphStep(
+    graph: GraphTrainStep,
+    x: tf.Tensor4D,
+    y: tf.Tensor,
+    seeded: <T>(f: () => T) => T,
+  ): { loss: number; correct: number } {
+    const [input, yTrue] = tf.tidy(() => [
+      seeded(() => preprocess ? preprocess(x) : x.clone()),
+      oneHotLabels(y, k),
+    ]);
+    try {
+      return graph.run(input, yTrue as tf.Tensor2D);
+    } finally {
+      tf.dispose([input, yTrue]);
+    }
+  }
+
+  /** One step op by op (tfjs' tape, lib/engine's gradients and Adam). */
+  async function eagerStep(
+    x: tf.Tensor4D,
+    y: tf.Tensor,
+    b: number,
+    seeded: <T>(f: () => T) => T,
+  ): Promise<{ loss: number; correct: number }> {
+    let stats: tf.Tensor | null = null;
+    const lossT = seeded(() =>
+      optimizer.minimize(
+        () => {
+          const input = preprocess ? preprocess(x) : x;
+          const pred = model.apply(input, { training: true }) as tf.Tensor;
+          const yTrue = oneHotLabels(y, k);
+          const perSample = crossentropy(yTrue, pred);
+          const correct = tf.equal(tf.argMax(pred, -1), tf.argMax(yTrue, -1)).toFloat();
+          stats = tf.keep(correct.sum());
+          if (cw) {
+            const sw = yTrue.matMul(tf.tensor2d(cw, [k, 1])).reshape([-1]);
+            return perSample.mul(sw).sum().div(b) as tf.Scalar;
+          }
+          return perSample.mean() as tf.Scalar;
+        },
+        true,
+        vars,
+      )
+    );
+    const [loss] = await lossT!.data();
+    const [correct] = await stats!.data();
+    tf.dispose([lossT!, stats!]);
+    return { loss, correct };
+  }
+
   async function trainLoop(): Promise<History> {
     for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
+    const eager = eagerReason(model, optimizer, options.runEagerly);
+    history.params.execution = eager ? `eager: ${eager}` : "graph";
+    const graph: GraphTrainStep | null = initialEpoch < epochs && !eager
+      ? await compiledTrainStep(model, optimizer as tf.AdamOptimizer, { classWeight: cw })
+      : null;
     for (let epoch = initialEpoch; epoch < epochs && !ctx.stopTraining; epoch++) {
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
+      // callbacks may have set weights or stepped the optimizer
+      if (graph && epoch > initialEpoch) await graph.sync(optimizer as tf.AdamOptimizer);
       const t0 = performance.now();
       const bar: Progress | null = verbose === 1
         ? (options.progress ?? defaultProgress())(
@@ -241,35 +310,12 @@ export async function fit(
         try {
           if (!y) throw new Error("fit: the training dataset yields no labels");
           const b = x.shape[0];
-          let stats: tf.Tensor | null = null;
-          const runStep = () =>
-            optimizer.minimize(
-              () => {
-                const input = preprocess ? preprocess(x) : x;
-                const pred = model.apply(input, { training: true }) as tf.Tensor;
-                const yTrue = oneHotLabels(y, k);
-                const perSample = crossentropy(yTrue, pred);
-                const correct = tf.equal(tf.argMax(pred, -1), tf.argMax(yTrue, -1)).toFloat();
-                if (cw) {
-                  const sw = yTrue.matMul(tf.tensor2d(cw, [k, 1])).reshape([-1]);
-                  stats = tf.keep(correct.sum());
-                  return perSample.mul(sw).sum().div(b) as tf.Scalar;
-                }
-                stats = tf.keep(correct.sum());
-                return perSample.mean() as tf.Scalar;
-              },
-              true,
-              vars,
-            );
-          const lossT = options.seed === undefined
-            ? runStep()
-            : withSeed(mixSeed(options.seed, epoch, step), runStep);
-          const [loss] = await lossT!.data();
-          const [correct] = await stats!.data();
-          tf.dispose([lossT!, stats!]);
-          lossSum += loss * b;
+          const seeded = <T>(f: () => T): T =>
+            options.seed === undefined ? f() : withSeed(mixSeed(options.seed, epoch, step), f);
+          const r = graph ? graphStep(graph, x, y, seeded) : await eagerStep(x, y, b, seeded);
+          lossSum += r.loss * b;
           seen += b;
-          correctSum += correct;
+          correctSum += r.correct;
         } finally {
           x.dispose();
           y?.dispose();
@@ -281,6 +327,7 @@ export async function fit(
         step++;
       }
       if (step === 0) throw new Error("fit: the training dataset yielded no batches");
+      graph?.pull(); // weights and Adam's state back into model and optimizer
       if (options.validationData) {
         bar?.update(step, `${logText(logs)}  validating...`);
         const v = await evaluate(model, options.validationData, { verbose: 0, preprocess });

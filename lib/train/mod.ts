@@ -33,3 +33,4 @@ export * from "./keras_checkpoint.ts";
 export * from "./estimate.ts";
 export * from "./lr_schedule.ts";
 export * from "./logit_adjustment.ts";
+export * from "./graph_step.ts";

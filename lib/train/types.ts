@@ -28,6 +28,11 @@ export interface History {
     initialEpoch: number;
     /** Training images per epoch. */
     samples: number;
+    /**
+     * How the last `fit` ran its steps: `"graph"` (the whole step as one
+     * TensorFlow graph) or why it ran them eagerly (`"eager: <reason>"`).
+     */
+    execution?: string;
   };
 }
 
