@@ -15,9 +15,11 @@
 # unless DENO_V8_FLAGS is set; set and empty: V8's defaults): tfjs leaves each training step's tape and
 # tensor objects as garbage in V8's old generation, which V8 let grow from
 # 40 to ~100 MB over a dozen 64 px ResNet50 steps before collecting it; with
-# the flag it stays at 45 MB, steps no slower within noise.
+# the flag it stays at 45 MB, steps no slower within noise. --expose-gc lets
+# a compiled training step (lib/train/graph_step.ts) collect the model's
+# JavaScript copy of its weights once it has handed them to TensorFlow.
 if [[ -z "${DENO_V8_FLAGS+set}" ]]; then
-  export DENO_V8_FLAGS=--optimize-for-size
+  export DENO_V8_FLAGS=--optimize-for-size,--expose-gc
 elif [[ -z "$DENO_V8_FLAGS" ]]; then
   unset DENO_V8_FLAGS # Deno rejects an empty flag
 fi

@@ -84,6 +84,11 @@ const SYMBOLS = {
     parameters: ["pointer", "buffer", "i32", "buffer", "i32", "buffer", "pointer", "buffer"],
     result: "void",
   },
+  TF_OperationOutputNumConsumers: { parameters: [OUTPUT], result: "i32" },
+  TF_OperationOutputConsumers: { parameters: [OUTPUT, "buffer", "i32"], result: "i32" },
+  TF_OperationOpType: { parameters: ["pointer"], result: "pointer" },
+  TF_OperationInput: { parameters: [OUTPUT], result: OUTPUT },
+  TF_UpdateEdge: { parameters: ["pointer", OUTPUT, OUTPUT, "pointer"], result: "void" },
   TF_NewSessionOptions: { parameters: [], result: "pointer" },
   TF_DeleteSessionOptions: { parameters: ["pointer"], result: "void" },
   TF_SetConfig: { parameters: ["pointer", "buffer", "usize", "pointer"], result: "void" },
@@ -269,6 +274,37 @@ export class Graph {
       op: Deno.UnsafePointer.create(v.getBigUint64(16 * i, true)),
       index: v.getInt32(16 * i + 8, true),
     }));
+  }
+
+  /** The operations that take `o` as an input. */
+  consumers(o: Output): Deno.PointerValue[] {
+    const n = this.#s.TF_OperationOutputNumConsumers(outputs([o]));
+    if (n === 0) return [];
+    const buf = new Uint8Array(16 * n);
+    const got = this.#s.TF_OperationOutputConsumers(outputs([o]), buf, n);
+    const v = new DataView(buf.buffer);
+    return Array.from(
+      { length: got },
+      (_, i) => Deno.UnsafePointer.create(v.getBigUint64(16 * i, true)),
+    );
+  }
+
+  /** The op type of an operation (`"Conv2D"`, ...). */
+  opType(op: Deno.PointerValue): string {
+    return Deno.UnsafePointerView.getCString(this.#s.TF_OperationOpType(op)!);
+  }
+
+  /** What feeds input `index` of `op`. */
+  input(op: Deno.PointerValue, index: number): Output {
+    const r = this.#s.TF_OperationInput(outputs([{ op, index }]));
+    const v = new DataView(r.buffer, r.byteOffset, r.byteLength);
+    return { op: Deno.UnsafePointer.create(v.getBigUint64(0, true)), index: v.getInt32(8, true) };
+  }
+
+  /** Makes input `index` of `op` read `source` instead (`TF_UpdateEdge`). */
+  updateInput(op: Deno.PointerValue, index: number, source: Output): void {
+    this.#s.TF_UpdateEdge(this.handle, outputs([source]), outputs([{ op, index }]), this.#status);
+    this.#check(`update input ${index} of ${this.opType(op)}`);
   }
 
   /** A host tensor (`TF_AllocateTensor`) holding a copy of `data`; the caller deletes it. */

@@ -292,10 +292,22 @@ export async function fit(
     const graph: GraphTrainStep | null = initialEpoch < epochs && !eager
       ? await compiledTrainStep(model, optimizer as tf.AdamOptimizer, { classWeight: cw })
       : null;
+    // the model's own copy of the weights is freed during each epoch unless a
+    // callback may look at it between batches
+    const park = graph !== null && !callbacks.some((cb) => cb.onBatchEnd);
+    try {
+      return await epochLoop(graph, park);
+    } finally {
+      if (graph?.parked) graph.pull(); // a run cut short keeps its last weights, as eagerly
+    }
+  }
+
+  async function epochLoop(graph: GraphTrainStep | null, park: boolean): Promise<History> {
     for (let epoch = initialEpoch; epoch < epochs && !ctx.stopTraining; epoch++) {
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
       // callbacks may have set weights or stepped the optimizer
       if (graph && epoch > initialEpoch) await graph.sync(optimizer as tf.AdamOptimizer);
+      if (park) graph!.park();
       const t0 = performance.now();
       const bar: Progress | null = verbose === 1
         ? (options.progress ?? defaultProgress())(

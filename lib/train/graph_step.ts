@@ -39,6 +39,7 @@ import {
   Graph,
   type GraphOutput as Output,
   isNativeAdam,
+  releaseColdPages,
   type Session,
   setAdamState,
   tf,
@@ -114,18 +115,48 @@ export function graphStepUnsupported(model: tf.LayersModel): string | null {
   return null;
 }
 
+/** The parts of tfjs-node's backend that {@linkcode freeTensorData} touches. */
+interface RawBackend {
+  tensorMap: {
+    get(dataId: object): { id: number; values: unknown; refCount: number } | undefined;
+  };
+  binding: { deleteTensor(id: number): void };
+}
+
+/**
+ * Frees `t`'s data (the TensorFlow tensor behind it, or the values tfjs-node
+ * still keeps in JavaScript until a first op uses them) when `t` alone holds
+ * it, leaving the data id registered with no data (id -1): the next
+ * `assign`/`write` of the variable disposes it as usual (tfjs-node's
+ * `disposeData` skips id -1); reading it first fails. Returns whether it
+ * freed anything.
+ */
+function freeTensorData(t: tf.Tensor): boolean {
+  const backend = tf.backend() as unknown as Partial<RawBackend>;
+  const info = backend.tensorMap?.get(dataId(t));
+  if (!info || info.refCount !== 1) return false;
+  if (info.values != null) info.values = null; // not yet copied into TensorFlow
+  else if (info.id >= 0) backend.binding!.deleteTensor(info.id);
+  else return false;
+  info.id = -1;
+  return true;
+}
+
 /** The identity of a tensor's data (changes when a variable is assigned). */
 function dataId(t: tf.Tensor): object {
   return (t as unknown as { dataId: object }).dataId;
 }
 
 interface GraphVariable {
-  /** The model's variable. */
+  /** The model's variable (null for an Adam slot). */
   variable: tf.LayerVariable;
+  shape: number[];
   handle: Output;
   read: Output;
   init: Output;
   assign: Deno.PointerValue;
+  /** Sets it to zeros (Adam's moments only). */
+  zero?: Deno.PointerValue;
 }
 
 /** What one training step returns. */
@@ -167,6 +198,8 @@ export class GraphTrainStep {
   #disposed = false;
   /** The tfjs data of each weight when the session last had its value. */
   #seen = new Map<GraphVariable, object>();
+  /** Whether the model's own copies of the weights are freed (see {@linkcode park}). */
+  #parked = false;
   /** Whether the session's Adam state is the optimizer's (it stepped only here since). */
   #stateKnown = false;
   /** Key of the options the graph was built with (see {@linkcode compiledTrainStep}). */
@@ -210,7 +243,7 @@ export class GraphTrainStep {
     const init = g.placeholder(`init_${this.#vars.length}`, DT.FLOAT, shape);
     const assign = g.addOp("AssignVariableOp", [handle, init], { dtype: { type: DT.FLOAT } });
     const read = g.op("ReadVariableOp", [handle], { dtype: { type: DT.FLOAT } });
-    const gv = { variable: v, handle, read, init, assign };
+    const gv = { variable: v, shape, handle, read, init, assign };
     this.#vars.push(gv);
     return gv;
   }
@@ -225,7 +258,20 @@ export class GraphTrainStep {
     const init = g.placeholder(`slot_init_${name}_${this.#slots.length}`, DT.FLOAT, shape);
     const assign = g.addOp("AssignVariableOp", [handle, init], { dtype: { type: DT.FLOAT } });
     const read = g.op("ReadVariableOp", [handle], { dtype: { type: DT.FLOAT } });
-    return { variable: null as unknown as tf.LayerVariable, handle, read, init, assign };
+    const zeros = g.op("Fill", [
+      g.constant(DT.INT32, [shape.length], new Int32Array(shape)),
+      g.scalar(0),
+    ], { T: { type: DT.FLOAT }, index_type: { type: DT.INT32 } });
+    const zero = g.addOp("AssignVariableOp", [handle, zeros], { dtype: { type: DT.FLOAT } });
+    return {
+      variable: null as unknown as tf.LayerVariable,
+      shape,
+      handle,
+      read,
+      init,
+      assign,
+      zero,
+    };
   }
 
   #build(classWeight: Float32Array | null): void {
@@ -250,8 +296,13 @@ export class GraphTrainStep {
       if (!w) throw new Error(`GraphTrainStep: ${layer.name} has no weight ${suffix}`);
       return v(w);
     };
+    const relus: Deno.PointerValue[] = [];
     const activation = (x: Output, act: string | undefined): Output => {
-      if (act === "relu") return g.op("Relu", [x], f32);
+      if (act === "relu") {
+        const r = g.op("Relu", [x], f32);
+        relus.push(r.op);
+        return r;
+      }
       if (act === "softmax") return g.op("Softmax", [x], f32);
       return x;
     };
@@ -468,10 +519,31 @@ export class GraphTrainStep {
       throw new Error("GraphTrainStep: the model has no trainable weights");
     }
     const grads = g.gradients([this.#loss], this.#trainable.map((t) => t.read));
-    // Adam applies each update after every gradient is computed (as Keras
-    // does): a weight updated while its value is still needed by another
-    // gradient would be copied first (copy-on-write).
-    const barrier = g.addOp("NoOp", [], {}, { control: grads.map((o) => o.op) });
+    // TensorFlow's C++ gradient of Relu reads the Relu's input (the Python one
+    // its output; the same mask): that kept every batch norm's and Add's
+    // output alive until the backward pass reached it, one activation-sized
+    // tensor per ReLU (ResNet50: 49). Reading the output, which the next
+    // layer's gradient keeps anyway, frees them during the forward pass.
+    for (const relu of relus) {
+      const x = g.input(relu, 0);
+      for (const c of g.consumers(x)) {
+        if (g.opType(c) !== "ReluGrad") continue;
+        const features = g.input(c, 1);
+        if (Deno.UnsafePointer.equals(features.op, x.op) && features.index === x.index) {
+          g.updateInput(c, 1, { op: relu, index: 0 });
+        }
+      }
+    }
+    // Adam updates each weight as soon as its gradient is final and every op
+    // that reads the weight has run: in place (a weight still read by a
+    // pending gradient op would be copied first, copy-on-write), and its
+    // gradient freed at once instead of every gradient living until the last
+    // one is computed (94 MB for ResNet50). ACMC_ADAM_EARLY=0: after all
+    // gradients, as Keras does.
+    const early = Deno.env.get("ACMC_ADAM_EARLY") !== "0";
+    const barrier = early ? null : g.addOp("NoOp", [], {}, { control: grads.map((o) => o.op) });
+    const after = (i: number) =>
+      barrier ? [barrier] : [grads[i].op, ...g.consumers(this.#trainable[i].read)];
     const opt = this.#optimizer as unknown as { beta1: number; beta2: number; epsilon: number };
     this.#slots = this.#trainable.map((t, i) => ({
       m: this.#slot(t.variable.shape as number[], `m${i}`),
@@ -493,7 +565,7 @@ export class GraphTrainStep {
           grads[i],
         ],
         { ...f32, use_locking: false },
-        { control: [barrier] },
+        { control: after(i) },
       )
     );
     this.#targets = [...applies, ...moving];
@@ -507,45 +579,59 @@ export class GraphTrainStep {
    * optimizer or has stepped elsewhere since.
    */
   async sync(optimizer: tf.AdamOptimizer = this.#optimizer): Promise<void> {
-    const g = this.#g;
-    const feeds: [Output, Deno.PointerValue][] = [];
-    const targets: Deno.PointerValue[] = [];
     // The session is in step with the model and the optimizer when the
     // optimizer is the one it last handed its state to and has not stepped
     // since; otherwise (another optimizer, eager steps in between, a run cut
-    // short before its pull) everything is loaded again.
+    // short before its pull) everything is loaded again. One variable at a
+    // time, so that the copies in flight stay one weight's size.
     const iterations = (optimizer as unknown as { iterations: number }).iterations;
     const fresh = optimizer === this.#optimizer && this.#stateKnown && iterations === this.#t;
+    for (const gv of this.#vars) {
+      const value = gv.variable.read();
+      if (fresh && this.#seen.get(gv) === dataId(value)) continue;
+      this.#assign(gv, value.dataSync() as Float32Array);
+    }
+    if (!fresh) {
+      const trainable = this.#trainable.map((t) => t.variable.read() as tf.Variable);
+      const state = adamState(optimizer, trainable);
+      this.#t = state.iterations;
+      const zeros: Deno.PointerValue[] = [];
+      try {
+        state.moments.forEach((mv, i) => {
+          const { m, v } = this.#slots[i];
+          if (!mv) return void zeros.push(m.zero!, v.zero!);
+          this.#assign(m, mv.m.dataSync() as Float32Array);
+          this.#assign(v, mv.v.dataSync() as Float32Array);
+        });
+      } finally {
+        for (const mv of state.moments) if (mv) tf.dispose([mv.m, mv.v]);
+      }
+      if (zeros.length) this.#s.run([], [], zeros);
+    }
+    for (const gv of this.#vars) this.#seen.set(gv, dataId(gv.variable.read()));
+    this.#optimizer = optimizer;
+    this.#stateKnown = true;
+    await Promise.resolve();
+  }
+
+  /** Sets one session variable to `data`. */
+  #assign(gv: GraphVariable, data: Float32Array): void {
+    const g = this.#g;
+    const t = g.tensor(DT.FLOAT, gv.shape, data);
     try {
-      for (const gv of this.#vars) {
-        const value = gv.variable.read();
-        if (fresh && this.#seen.get(gv) === dataId(value)) continue;
-        const data = await value.data() as Float32Array;
-        feeds.push([gv.init, g.tensor(DT.FLOAT, gv.variable.shape as number[], data)]);
-        targets.push(gv.assign);
-      }
-      if (!fresh) {
-        const trainable = this.#trainable.map((t) => t.variable.read() as tf.Variable);
-        const state = adamState(optimizer, trainable);
-        this.#t = state.iterations;
-        for (let i = 0; i < this.#trainable.length; i++) {
-          const shape = this.#trainable[i].variable.shape as number[];
-          const size = shape.reduce((a, b) => a * b, 1);
-          const mv = state.moments[i];
-          const m = mv ? await mv.m.data() as Float32Array : new Float32Array(size);
-          const v = mv ? await mv.v.data() as Float32Array : new Float32Array(size);
-          if (mv) tf.dispose([mv.m, mv.v]);
-          feeds.push([this.#slots[i].m.init, g.tensor(DT.FLOAT, shape, m)]);
-          feeds.push([this.#slots[i].v.init, g.tensor(DT.FLOAT, shape, v)]);
-          targets.push(this.#slots[i].m.assign, this.#slots[i].v.assign);
-        }
-      }
-      if (targets.length) this.#s.run(feeds, [], targets);
-      for (const gv of this.#vars) this.#seen.set(gv, dataId(gv.variable.read()));
-      this.#optimizer = optimizer;
-      this.#stateKnown = true;
+      this.#s.run([[gv.init, t]], [], [gv.assign]);
     } finally {
-      for (const [, t] of feeds) g.deleteTensor(t);
+      g.deleteTensor(t);
+    }
+  }
+
+  /** One session variable's value. */
+  #value(gv: GraphVariable): Float32Array {
+    const [out] = this.#s.run([], [gv.read]);
+    try {
+      return this.#g.read(out, Float32Array);
+    } finally {
+      this.#g.deleteTensor(out);
     }
   }
 
@@ -573,6 +659,12 @@ export class GraphTrainStep {
     let out: Deno.PointerValue[] = [];
     try {
       out = this.#s.run(feeds, [this.#loss, this.#correct], this.#targets);
+      if (coldReleases < 2 && Deno.env.get("ACMC_COLD_PAGES") !== "0") {
+        // the first runs built, optimized and JIT-compiled the graph's
+        // kernels: library pages training never touches again (cold_pages.ts)
+        coldReleases++;
+        releaseColdPages();
+      }
       return { loss: g.read(out[0], Float32Array)[0], correct: g.read(out[1], Float32Array)[0] };
     } finally {
       for (const [, t] of feeds) g.deleteTensor(t);
@@ -580,53 +672,70 @@ export class GraphTrainStep {
     }
   }
 
+  /**
+   * Frees the model's own copy of its weights while the session holds them
+   * (94 MB for ResNet50): until {@linkcode pull} gives them back, nothing may
+   * read the model's weights (a predict, a callback at the end of a batch);
+   * {@linkcode dispose} pulls first. Only weights whose data nothing else
+   * shares are freed. Returns the bytes freed.
+   */
+  park(): number {
+    if (this.#disposed) throw new Error("GraphTrainStep: disposed");
+    let bytes = 0;
+    for (const gv of this.#vars) {
+      if (freeTensorData(gv.variable.read())) bytes += 4 * gv.shape.reduce((a, b) => a * b, 1);
+    }
+    this.#parked = true;
+    // Weights tfjs still kept as JavaScript arrays are garbage now: collected
+    // at once where the process allows it (tools/alloc.sh: --expose-gc), so
+    // that their memory serves the session's first steps.
+    (globalThis as { gc?: () => void }).gc?.();
+    return bytes;
+  }
+
+  /** Whether the model's weights are parked (see {@linkcode park}). */
+  get parked(): boolean {
+    return this.#parked;
+  }
+
   /** Steps run so far with this optimizer (Adam's `iterations`). */
   get iterations(): number {
     return this.#t;
   }
 
-  /** Copies the session's weights into the model and Adam's state into the optimizer. */
+  /**
+   * Copies the session's weights into the model and Adam's state into the
+   * optimizer (one variable at a time).
+   */
   pull(): void {
-    const g = this.#g;
-    const fetches = [
-      ...this.#vars.map((v) => v.read),
-      ...this.#slots.flatMap((s) => [s.m.read, s.v.read]),
-    ];
-    const out = this.#s.run([], fetches);
+    this.#parked = false;
+    for (const gv of this.#vars) {
+      const t = tf.tensor(this.#value(gv), gv.shape);
+      gv.variable.write(t);
+      t.dispose();
+      this.#seen.set(gv, dataId(gv.variable.read()));
+    }
+    const moments = this.#slots.map((s, i) => ({
+      m: tf.tensor(this.#value(s.m), this.#trainable[i].shape),
+      v: tf.tensor(this.#value(s.v), this.#trainable[i].shape),
+    }));
     try {
-      this.#vars.forEach((gv, i) => {
-        const t = tf.tensor(g.read(out[i], Float32Array), gv.variable.shape as number[]);
-        gv.variable.write(t);
-        t.dispose();
-        this.#seen.set(gv, dataId(gv.variable.read()));
-      });
-      const n = this.#vars.length;
-      const moments = this.#slots.map((_, i) => {
-        const shape = this.#trainable[i].variable.shape as number[];
-        return {
-          m: tf.tensor(g.read(out[n + 2 * i], Float32Array), shape),
-          v: tf.tensor(g.read(out[n + 2 * i + 1], Float32Array), shape),
-        };
-      });
-      try {
-        setAdamState(
-          this.#optimizer,
-          this.#trainable.map((t) => t.variable.read() as tf.Variable),
-          this.#t,
-          moments,
-        );
-        this.#stateKnown = true;
-      } finally {
-        for (const m of moments) tf.dispose([m.m, m.v]);
-      }
+      setAdamState(
+        this.#optimizer,
+        this.#trainable.map((t) => t.variable.read() as tf.Variable),
+        this.#t,
+        moments,
+      );
+      this.#stateKnown = true;
     } finally {
-      for (const t of out) g.deleteTensor(t);
+      for (const m of moments) tf.dispose([m.m, m.v]);
     }
   }
 
   /** Frees the session and the graph (the model keeps what {@linkcode pull} gave it). */
   dispose(): void {
     if (this.#disposed) return;
+    if (this.#parked) this.pull();
     this.#disposed = true;
     this.#s.close();
     this.#g.dispose();
@@ -634,6 +743,8 @@ export class GraphTrainStep {
 }
 
 let cached: { model: tf.LayersModel; step: GraphTrainStep } | null = null;
+/** Graph runs after which this process released cold library pages (at most 2). */
+let coldReleases = 0;
 
 /**
  * Why `fit` trains `model` with `optimizer` eagerly rather than as one graph,
