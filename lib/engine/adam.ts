@@ -203,6 +203,7 @@ class NativeAdam extends tf.AdamOptimizer {
     returnCost = false,
     varList?: tf.Variable[],
   ): tf.Scalar | null {
+    this.materialize();
     const b = nativeBackend();
     if (!b || this.step || Deno.env.get("ACMC_ADAM_EARLY") === "0") {
       return super.minimize(f, returnCost, varList);
@@ -290,6 +291,7 @@ class NativeAdam extends tf.AdamOptimizer {
   override applyGradients(
     variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[],
   ): void {
+    this.materialize();
     const items = Array.isArray(variableGradients)
       ? variableGradients
       : Object.keys(variableGradients).map((name) => ({ name, tensor: variableGradients[name] }));
@@ -339,11 +341,39 @@ class NativeAdam extends tf.AdamOptimizer {
   }
 
   /**
+   * Moments held elsewhere (a compiled training step's session), copied in on
+   * first need: {@linkcode materialize}.
+   */
+  private remote: {
+    vars: tf.Variable[];
+    load: () => { m: tf.Tensor; v: tf.Tensor }[];
+  } | null = null;
+
+  /** Copies in moments held elsewhere, if any (see `setAdamState`). */
+  materialize(): void {
+    const r = this.remote;
+    if (!r) return;
+    this.remote = null;
+    const moments = r.load();
+    try {
+      this.restoreState(r.vars, this.t, moments);
+    } finally {
+      for (const mv of moments) tf.dispose([mv.m, mv.v]);
+    }
+  }
+
+  /** Whether `load` is where this optimizer's moments are now. */
+  holdsRemote(load: unknown): boolean {
+    return this.remote?.load === load;
+  }
+
+  /**
    * The step count and each of `vars`' moments (new tensors the caller
    * disposes; null for a variable with none yet): from its slot, or from
    * moments restored by `setWeights` and not yet used.
    */
   stateOf(vars: readonly tf.Variable[]): AdamState {
+    this.materialize();
     const b = nativeBackend();
     const moments = vars.map((w, i) => {
       const s = b ? this.slots.get(w.name) : undefined;
@@ -363,10 +393,15 @@ class NativeAdam extends tf.AdamOptimizer {
   restoreState(
     vars: readonly tf.Variable[],
     iterations: number,
-    moments: readonly { m: tf.Tensor; v: tf.Tensor }[],
+    moments: readonly { m: tf.Tensor; v: tf.Tensor }[] | (() => { m: tf.Tensor; v: tf.Tensor }[]),
   ): void {
     this.t = iterations;
     (this as unknown as { iterations_: number }).iterations_ = iterations;
+    if (typeof moments === "function") {
+      this.remote = { vars: [...vars], load: moments };
+      return;
+    }
+    this.remote = null;
     this.clearPending();
     const b = nativeBackend();
     vars.forEach((w, i) => {
@@ -390,6 +425,7 @@ class NativeAdam extends tf.AdamOptimizer {
   }
 
   override async getWeights(): Promise<NamedTensor[]> {
+    this.materialize();
     const b = nativeBackend();
     const it = await (this as unknown as { saveIterations(): Promise<NamedTensor> })
       .saveIterations();
@@ -416,6 +452,7 @@ class NativeAdam extends tf.AdamOptimizer {
    * same process gets new variable names).
    */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    this.remote = null;
     const rest = await (this as unknown as {
       extractIterations(w: NamedTensor[]): Promise<NamedTensor[]>;
     }).extractIterations(weightValues);
@@ -446,6 +483,7 @@ class NativeAdam extends tf.AdamOptimizer {
   }
 
   override dispose(): void {
+    this.remote = null;
     super.dispose();
     this.clearPending();
     const b = nativeBackend();
@@ -490,16 +528,30 @@ export function adamState(optimizer: tf.Optimizer, vars: readonly tf.Variable[])
 /**
  * Gives an {@linkcode adam} optimizer the step count and `vars`' moments
  * (copied) that updates run elsewhere reached; its next update goes on from
- * there.
+ * there. `moments` may be a function that returns them (new tensors, disposed
+ * here): it is called only when the optimizer first needs them (its next
+ * update, `getWeights`, {@linkcode adamState}), so that moments kept
+ * elsewhere (a compiled step's session) are not copied every epoch.
  */
 export function setAdamState(
   optimizer: tf.Optimizer,
   vars: readonly tf.Variable[],
   iterations: number,
-  moments: readonly { m: tf.Tensor; v: tf.Tensor }[],
+  moments: readonly { m: tf.Tensor; v: tf.Tensor }[] | (() => { m: tf.Tensor; v: tf.Tensor }[]),
 ): void {
   if (!natives.has(optimizer)) {
     throw new Error("setAdamState: the optimizer was not made by adam() of lib/engine");
   }
   (optimizer as NativeAdam).restoreState(vars, iterations, moments);
+}
+
+/**
+ * Copies in the moments an {@linkcode adam} optimizer was told to fetch later
+ * (see {@linkcode setAdamState}), if any, and only when they come from `load`
+ * (when given): before their source goes away.
+ */
+export function materializeAdamState(optimizer: tf.Optimizer, load?: unknown): void {
+  if (!natives.has(optimizer)) return;
+  const o = optimizer as NativeAdam;
+  if (load === undefined || o.holdsRemote(load)) o.materialize();
 }

@@ -37,7 +37,14 @@ export {
 export { installNodeCompat } from "./compat.ts";
 export { hasFusedKernels, type NativeBackend, nativeBackend, type OpAttr } from "./native.ts";
 export { type OneDnnDecision, oneDnnInUse, type OneDnnIsa } from "./onednn.ts";
-export { adam, type AdamState, adamState, isNativeAdam, setAdamState } from "./adam.ts";
+export {
+  adam,
+  type AdamState,
+  adamState,
+  isNativeAdam,
+  materializeAdamState,
+  setAdamState,
+} from "./adam.ts";
 export {
   type AttrValue,
   DT,

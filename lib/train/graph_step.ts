@@ -39,6 +39,7 @@ import {
   Graph,
   type GraphOutput as Output,
   isNativeAdam,
+  materializeAdamState,
   releaseColdPages,
   type Session,
   setAdamState,
@@ -569,7 +570,10 @@ export class GraphTrainStep {
       )
     );
     this.#targets = [...applies, ...moving];
-    this.#s = this.#g.session();
+    // ConfigProto{allow_soft_placement: true}: on a GPU build, ops without a
+    // GPU kernel run on the CPU instead of failing (threads: TensorFlow's
+    // defaults, or TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS)
+    this.#s = this.#g.session(new Uint8Array([0x38, 0x01]));
   }
 
   /**
@@ -586,6 +590,8 @@ export class GraphTrainStep {
     // time, so that the copies in flight stay one weight's size.
     const iterations = (optimizer as unknown as { iterations: number }).iterations;
     const fresh = optimizer === this.#optimizer && this.#stateKnown && iterations === this.#t;
+    // the moments about to be overwritten may still be another optimizer's
+    if (optimizer !== this.#optimizer) materializeAdamState(this.#optimizer, this.#loadMoments);
     for (const gv of this.#vars) {
       const value = gv.variable.read();
       if (fresh && this.#seen.get(gv) === dataId(value)) continue;
@@ -715,27 +721,32 @@ export class GraphTrainStep {
       t.dispose();
       this.#seen.set(gv, dataId(gv.variable.read()));
     }
-    const moments = this.#slots.map((s, i) => ({
+    // Adam's moments stay in the session until the optimizer needs them
+    // (its next eager update, getWeights for a checkpoint): copying them out
+    // every epoch would hold a second set of them (188 MB for ResNet50)
+    setAdamState(
+      this.#optimizer,
+      this.#trainable.map((t) => t.variable.read() as tf.Variable),
+      this.#t,
+      this.#loadMoments,
+    );
+    this.#stateKnown = true;
+  }
+
+  /** The session's Adam moments as new tensors (what the optimizer loads when it needs them). */
+  #loadMoments = (): { m: tf.Tensor; v: tf.Tensor }[] => {
+    if (this.#disposed) throw new Error("GraphTrainStep: moments asked for after dispose");
+    return this.#slots.map((s, i) => ({
       m: tf.tensor(this.#value(s.m), this.#trainable[i].shape),
       v: tf.tensor(this.#value(s.v), this.#trainable[i].shape),
     }));
-    try {
-      setAdamState(
-        this.#optimizer,
-        this.#trainable.map((t) => t.variable.read() as tf.Variable),
-        this.#t,
-        moments,
-      );
-      this.#stateKnown = true;
-    } finally {
-      for (const m of moments) tf.dispose([m.m, m.v]);
-    }
-  }
+  };
 
   /** Frees the session and the graph (the model keeps what {@linkcode pull} gave it). */
   dispose(): void {
     if (this.#disposed) return;
     if (this.#parked) this.pull();
+    materializeAdamState(this.#optimizer, this.#loadMoments);
     this.#disposed = true;
     this.#s.close();
     this.#g.dispose();

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { parseCommandLine } from "../cli.ts";
 import { adam, engineInfo, initEngine, tf } from "../../lib/engine/mod.ts";
 import { resnet50, setBatchNormKernels, tfjsBatchNormKernels } from "../../lib/models/mod.ts";
-import { compiledTrainStep, eagerReason, releaseCompiledStep } from "../../lib/train/mod.ts";
+import { compiledTrainStep, eagerReason } from "../../lib/train/mod.ts";
 import {
   abbaOrder,
   peerCommand,
@@ -152,7 +152,6 @@ export async function runOurs(
     losses.push(Array.isArray(loss) ? loss[0] : loss);
     if (i >= o.warmup) times.push(dt);
   }
-  releaseCompiledStep();
   const med = median(times);
   return {
     side: "ours",
