@@ -649,7 +649,7 @@ Deno.test("allocator: tools/alloc.sh preloads jemalloc when installed, ACMC_ALLO
   assertEquals(engineInfo().allocator.startsWith("jemalloc"), here, engineInfo().allocator);
 });
 
-Deno.test("tools/alloc.sh caps Deno's heap growth unless DENO_V8_FLAGS is set; set and empty, V8's defaults", async () => {
+Deno.test("tools/alloc.sh caps Deno's heap growth and exposes gc() unless DENO_V8_FLAGS is set; set and empty, V8's defaults", async () => {
   const flags = async (env: Record<string, string | undefined>) => {
     const out = await new Deno.Command("bash", {
       args: [
@@ -665,7 +665,7 @@ Deno.test("tools/alloc.sh caps Deno's heap growth unless DENO_V8_FLAGS is set; s
     assert(out.success);
     return new TextDecoder().decode(out.stdout);
   };
-  assertEquals(await flags({ DENO_V8_FLAGS: undefined }), "--optimize-for-size");
+  assertEquals(await flags({ DENO_V8_FLAGS: undefined }), "--optimize-for-size,--expose-gc");
   assertEquals(
     await flags({ DENO_V8_FLAGS: "--max-semi-space-size=2" }),
     "--max-semi-space-size=2",
