@@ -34,6 +34,7 @@
  * @module
  */
 import {
+  type AdamState,
   adamState,
   DT,
   Graph,
@@ -143,6 +144,31 @@ function freeTensorData(t: tf.Tensor): boolean {
   return true;
 }
 
+/** Bytes of host copies one load or fetch of session variables holds at most (one weight may exceed it). */
+const CHUNK_BYTES = 16 * 2 ** 20;
+
+/** `items` in consecutive groups of about {@linkcode CHUNK_BYTES}. */
+function chunks<T>(items: T[], bytes: (x: T) => number): T[][] {
+  const out: T[][] = [];
+  let cur: T[] = [], sum = 0;
+  for (const x of items) {
+    if (cur.length && sum + bytes(x) > CHUNK_BYTES) {
+      out.push(cur);
+      cur = [];
+      sum = 0;
+    }
+    cur.push(x);
+    sum += bytes(x);
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/** Elements of a tensor of `shape`. */
+function count(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
 /** The identity of a tensor's data (changes when a variable is assigned). */
 function dataId(t: tf.Tensor): object {
   return (t as unknown as { dataId: object }).dataId;
@@ -152,6 +178,8 @@ interface GraphVariable {
   /** The model's variable (null for an Adam slot). */
   variable: tf.LayerVariable;
   shape: number[];
+  /** Bytes (float32). */
+  size: number;
   handle: Output;
   read: Output;
   init: Output;
@@ -244,7 +272,7 @@ export class GraphTrainStep {
     const init = g.placeholder(`init_${this.#vars.length}`, DT.FLOAT, shape);
     const assign = g.addOp("AssignVariableOp", [handle, init], { dtype: { type: DT.FLOAT } });
     const read = g.op("ReadVariableOp", [handle], { dtype: { type: DT.FLOAT } });
-    const gv = { variable: v, shape, handle, read, init, assign };
+    const gv = { variable: v, shape, size: 4 * count(shape), handle, read, init, assign };
     this.#vars.push(gv);
     return gv;
   }
@@ -267,6 +295,7 @@ export class GraphTrainStep {
     return {
       variable: null as unknown as tf.LayerVariable,
       shape,
+      size: 4 * count(shape),
       handle,
       read,
       init,
@@ -586,33 +615,38 @@ export class GraphTrainStep {
     // The session is in step with the model and the optimizer when the
     // optimizer is the one it last handed its state to and has not stepped
     // since; otherwise (another optimizer, eager steps in between, a run cut
-    // short before its pull) everything is loaded again. One variable at a
-    // time, so that the copies in flight stay one weight's size.
+    // short before its pull) everything is loaded again.
     const iterations = (optimizer as unknown as { iterations: number }).iterations;
     const fresh = optimizer === this.#optimizer && this.#stateKnown && iterations === this.#t;
     // the moments about to be overwritten may still be another optimizer's
     if (optimizer !== this.#optimizer) materializeAdamState(this.#optimizer, this.#loadMoments);
+    const loads: [GraphVariable, () => Float32Array][] = [];
     for (const gv of this.#vars) {
       const value = gv.variable.read();
       if (fresh && this.#seen.get(gv) === dataId(value)) continue;
-      this.#assign(gv, value.dataSync() as Float32Array);
+      loads.push([gv, () => value.dataSync() as Float32Array]);
     }
+    let moments: AdamState["moments"] = [];
+    const zeros: Deno.PointerValue[] = [];
     if (!fresh) {
-      const trainable = this.#trainable.map((t) => t.variable.read() as tf.Variable);
-      const state = adamState(optimizer, trainable);
+      const state = adamState(
+        optimizer,
+        this.#trainable.map((t) => t.variable.read() as tf.Variable),
+      );
       this.#t = state.iterations;
-      const zeros: Deno.PointerValue[] = [];
-      try {
-        state.moments.forEach((mv, i) => {
-          const { m, v } = this.#slots[i];
-          if (!mv) return void zeros.push(m.zero!, v.zero!);
-          this.#assign(m, mv.m.dataSync() as Float32Array);
-          this.#assign(v, mv.v.dataSync() as Float32Array);
-        });
-      } finally {
-        for (const mv of state.moments) if (mv) tf.dispose([mv.m, mv.v]);
-      }
+      moments = state.moments;
+      moments.forEach((mv, i) => {
+        const { m, v } = this.#slots[i];
+        if (!mv) return void zeros.push(m.zero!, v.zero!);
+        loads.push([m, () => mv.m.dataSync() as Float32Array]);
+        loads.push([v, () => mv.v.dataSync() as Float32Array]);
+      });
+    }
+    try {
+      this.#assignAll(loads);
       if (zeros.length) this.#s.run([], [], zeros);
+    } finally {
+      for (const mv of moments) if (mv) tf.dispose([mv.m, mv.v]);
     }
     for (const gv of this.#vars) this.#seen.set(gv, dataId(gv.variable.read()));
     this.#optimizer = optimizer;
@@ -620,24 +654,35 @@ export class GraphTrainStep {
     await Promise.resolve();
   }
 
-  /** Sets one session variable to `data`. */
-  #assign(gv: GraphVariable, data: Float32Array): void {
+  /**
+   * Sets session variables, in runs of about {@linkcode CHUNK_BYTES}: the
+   * host copies in flight stay small, and each run's signature (TensorFlow
+   * prunes and optimizes the graph once per signature, ~50 ms) is not one per
+   * variable.
+   */
+  #assignAll(loads: [GraphVariable, () => Float32Array][]): void {
     const g = this.#g;
-    const t = g.tensor(DT.FLOAT, gv.shape, data);
-    try {
-      this.#s.run([[gv.init, t]], [], [gv.assign]);
-    } finally {
-      g.deleteTensor(t);
+    for (const chunk of chunks(loads, ([gv]) => gv.size)) {
+      const feeds: [Output, Deno.PointerValue][] = [];
+      try {
+        for (const [gv, data] of chunk) feeds.push([gv.init, g.tensor(DT.FLOAT, gv.shape, data())]);
+        this.#s.run(feeds, [], chunk.map(([gv]) => gv.assign));
+      } finally {
+        for (const [, t] of feeds) g.deleteTensor(t);
+      }
     }
   }
 
-  /** One session variable's value. */
-  #value(gv: GraphVariable): Float32Array {
-    const [out] = this.#s.run([], [gv.read]);
-    try {
-      return this.#g.read(out, Float32Array);
-    } finally {
-      this.#g.deleteTensor(out);
+  /** Session variables' values, handed to `use` one by one (fetched in runs of ~16 MB). */
+  #values(list: GraphVariable[], use: (gv: GraphVariable, value: Float32Array) => void): void {
+    const g = this.#g;
+    for (const chunk of chunks(list, (gv) => gv.size)) {
+      const out = this.#s.run([], chunk.map((gv) => gv.read));
+      try {
+        chunk.forEach((gv, i) => use(gv, g.read(out[i], Float32Array)));
+      } finally {
+        for (const t of out) g.deleteTensor(t);
+      }
     }
   }
 
@@ -715,12 +760,12 @@ export class GraphTrainStep {
    */
   pull(): void {
     this.#parked = false;
-    for (const gv of this.#vars) {
-      const t = tf.tensor(this.#value(gv), gv.shape);
+    this.#values(this.#vars, (gv, value) => {
+      const t = tf.tensor(value, gv.shape);
       gv.variable.write(t);
       t.dispose();
       this.#seen.set(gv, dataId(gv.variable.read()));
-    }
+    });
     // Adam's moments stay in the session until the optimizer needs them
     // (its next eager update, getWeights for a checkpoint): copying them out
     // every epoch would hold a second set of them (188 MB for ResNet50)
@@ -736,9 +781,11 @@ export class GraphTrainStep {
   /** The session's Adam moments as new tensors (what the optimizer loads when it needs them). */
   #loadMoments = (): { m: tf.Tensor; v: tf.Tensor }[] => {
     if (this.#disposed) throw new Error("GraphTrainStep: moments asked for after dispose");
+    const values = new Map<GraphVariable, Float32Array>();
+    this.#values(this.#slots.flatMap((s) => [s.m, s.v]), (gv, v) => values.set(gv, v));
     return this.#slots.map((s, i) => ({
-      m: tf.tensor(this.#value(s.m), this.#trainable[i].shape),
-      v: tf.tensor(this.#value(s.v), this.#trainable[i].shape),
+      m: tf.tensor(values.get(s.m)!, this.#trainable[i].shape),
+      v: tf.tensor(values.get(s.v)!, this.#trainable[i].shape),
     }));
   };
 
