@@ -294,8 +294,7 @@ export async function fit(
       : null;
     // the model's own copy of the weights is freed during each epoch unless a
     // callback may look at it between batches
-    const park = !Deno.env.get("DBG_NOPARK") && graph !== null &&
-      !callbacks.some((cb) => cb.onBatchEnd);
+    const park = graph !== null && !callbacks.some((cb) => cb.onBatchEnd);
     try {
       return await epochLoop(graph, park);
     } finally {
