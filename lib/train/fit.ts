@@ -287,11 +287,20 @@ export async function fit(
 
   async function trainLoop(): Promise<History> {
     for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
-    const eager = eagerReason(model, optimizer, options.runEagerly);
+    let eager = eagerReason(model, optimizer, options.runEagerly);
+    let graph: GraphTrainStep | null = null;
+    if (initialEpoch < epochs && !eager) {
+      try {
+        graph = await compiledTrainStep(model, optimizer as tf.AdamOptimizer, {
+          classWeight: cw,
+        });
+      } catch (e) {
+        // e.g. a libtensorflow whose C API refuses an op: train as before
+        eager = `compiling the step failed: ${(e as Error).message}`;
+        console.warn(`fit: ${eager}; training op by op instead`);
+      }
+    }
     history.params.execution = eager ? `eager: ${eager}` : "graph";
-    const graph: GraphTrainStep | null = initialEpoch < epochs && !eager
-      ? await compiledTrainStep(model, optimizer as tf.AdamOptimizer, { classWeight: cw })
-      : null;
     // the model's own copy of the weights is freed during each epoch unless a
     // callback may look at it between batches
     const park = graph !== null && !callbacks.some((cb) => cb.onBatchEnd);
