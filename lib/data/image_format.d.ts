@@ -22,3 +22,10 @@ export declare function jpegFrame(
 
 /** Width and height from the header of a PNG, GIF, BMP or JPEG, or null. */
 export declare function headerSize(b: Uint8Array): { width: number; height: number } | null;
+
+/** Throws an ImageDecodeError naming `file` for an empty file, an unknown format or too many pixels. */
+export declare function checkImageBytes(
+  bytes: Uint8Array,
+  limitInputPixels: number,
+  file: string,
+): void;

@@ -88,3 +88,25 @@ export function headerSize(b) {
   if (format === "jpeg") return jpegFrame(b);
   return null;
 }
+
+/**
+ * Refuses what no decoder should be handed: an empty file, an unknown
+ * format (by magic bytes), or a header larger than `limitInputPixels`.
+ * @param {Uint8Array} bytes
+ * @param {number} limitInputPixels
+ * @param {string} file
+ * @throws {ImageDecodeError} naming the file.
+ */
+export function checkImageBytes(bytes, limitInputPixels, file) {
+  if (bytes.length === 0) throw new ImageDecodeError(file, "empty file (0 bytes)");
+  if (!sniffFormat(bytes)) {
+    throw new ImageDecodeError(file, "unknown image format (expected PNG, JPEG, GIF, BMP)");
+  }
+  const dims = headerSize(bytes);
+  if (dims && dims.width * dims.height > limitInputPixels) {
+    throw new ImageDecodeError(
+      file,
+      `${dims.width}x${dims.height} exceeds the pixel limit ${limitInputPixels}`,
+    );
+  }
+}

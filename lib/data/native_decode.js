@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { headerSize, ImageDecodeError, sniffFormat } from "./image_format.js";
+import { checkImageBytes, ImageDecodeError, sniffFormat } from "./image_format.js";
 
 const f = Math.fround;
 
@@ -92,17 +92,7 @@ export function nativeFormat(b) {
  * @returns {Float32Array}
  */
 export function decodeResizeNative(b, bytes, spec, file) {
-  if (bytes.length === 0) throw new ImageDecodeError(file, "empty file (0 bytes)");
-  if (!sniffFormat(bytes)) {
-    throw new ImageDecodeError(file, "unknown image format (expected PNG, JPEG, GIF, BMP)");
-  }
-  const dims = headerSize(bytes);
-  if (dims && dims.width * dims.height > spec.limitInputPixels) {
-    throw new ImageDecodeError(
-      file,
-      `${dims.width}x${dims.height} exceeds the pixel limit ${spec.limitInputPixels}`,
-    );
-  }
+  checkImageBytes(bytes, spec.limitInputPixels, file);
   /** @type {number[]} */
   const ids = [];
   const type = (name, value) => ({ name, type: b.TF_ATTR_TYPE, value });

@@ -22,7 +22,7 @@
  * @module
  */
 import { aspectPlan, toUint8 } from "./native_decode.js";
-import { headerSize, ImageDecodeError, sniffFormat } from "./image_format.js";
+import { checkImageBytes, ImageDecodeError } from "./image_format.js";
 
 const TF_FLOAT = 1;
 const TF_INT32 = 3;
@@ -115,17 +115,7 @@ export function openTensorFlow(libPath) {
  * @throws {ImageDecodeError} naming the file.
  */
 export function decodeResizeInto(tf, bytes, spec, file, out) {
-  if (bytes.length === 0) throw new ImageDecodeError(file, "empty file (0 bytes)");
-  if (!sniffFormat(bytes)) {
-    throw new ImageDecodeError(file, "unknown image format (expected PNG, JPEG, GIF, BMP)");
-  }
-  const dims = headerSize(bytes);
-  if (dims && dims.width * dims.height > spec.limitInputPixels) {
-    throw new ImageDecodeError(
-      file,
-      `${dims.width}x${dims.height} exceeds the pixel limit ${spec.limitInputPixels}`,
-    );
-  }
+  checkImageBytes(bytes, spec.limitInputPixels, file);
   const { f, status, ctx, check } = tf;
   /** @type {Deno.PointerValue[]} handles to delete */
   const handles = [];
