@@ -220,6 +220,7 @@ export class GraphTrainStep {
   #loss!: Output;
   #correct!: Output;
   #targets: Deno.PointerValue[] = [];
+  #grads: Output[] = [];
   #t = 0;
   #model: tf.LayersModel;
   #optimizer: tf.AdamOptimizer;
@@ -549,6 +550,7 @@ export class GraphTrainStep {
       throw new Error("GraphTrainStep: the model has no trainable weights");
     }
     const grads = g.gradients([this.#loss], this.#trainable.map((t) => t.read));
+    this.#grads = grads;
     // TensorFlow's C++ gradient of Relu reads the Relu's input (the Python one
     // its output; the same mask): that kept every batch norm's and Add's
     // output alive until the backward pass reached it, one activation-sized
@@ -717,6 +719,37 @@ export class GraphTrainStep {
         releaseColdPages();
       }
       return { loss: g.read(out[0], Float32Array)[0], correct: g.read(out[1], Float32Array)[0] };
+    } finally {
+      for (const [, t] of feeds) g.deleteTensor(t);
+      for (const t of out) g.deleteTensor(t);
+    }
+  }
+
+  /**
+   * The loss and the gradient of every trainable weight (by the weight's
+   * name) on images `x` and one-hot `yTrue`, computed by the graph without
+   * updating anything: what the next {@linkcode run} would hand Adam. For
+   * checks against other implementations (Adam turns float noise in
+   * near-zero gradients into full-size steps, so comparing updated weights
+   * says little).
+   */
+  gradients(
+    x: tf.Tensor,
+    yTrue: tf.Tensor2D,
+  ): { loss: number; gradients: Map<string, Float32Array> } {
+    if (this.#disposed) throw new Error("GraphTrainStep: disposed");
+    const g = this.#g;
+    const feeds: [Output, Deno.PointerValue][] = [
+      [this.#x, g.tensor(DT.FLOAT, x.shape, x.dataSync() as Float32Array)],
+      [this.#y, g.tensor(DT.FLOAT, yTrue.shape, yTrue.dataSync() as Float32Array)],
+    ];
+    let out: Deno.PointerValue[] = [];
+    try {
+      out = this.#s.run(feeds, [this.#loss, ...this.#grads]);
+      const gradients = new Map(
+        this.#trainable.map((t, i) => [t.variable.name, g.read(out[i + 1], Float32Array)]),
+      );
+      return { loss: g.read(out[0], Float32Array)[0], gradients };
     } finally {
       for (const [, t] of feeds) g.deleteTensor(t);
       for (const t of out) g.deleteTensor(t);
