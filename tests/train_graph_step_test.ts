@@ -157,10 +157,10 @@ Deno.test("ResNet50 at 64 px: the graph's loss and gradients are the eager step'
     }), vars);
   const eagerLoss = eager.value.dataSync()[0];
   assert(
-    Math.abs(graph.loss - eagerLoss) <= 1e-5 * eagerLoss,
+    Math.abs(graph.loss - eagerLoss) <= 1e-4 * eagerLoss,
     `loss ${graph.loss} vs ${eagerLoss}`,
   );
-  // each weight's gradient within 1e-4 of the eager one (relative to its
+  // each weight's gradient within 1e-3 of the eager one (relative to its
   // norm), or, for gradients that are float noise (conv biases before batch
   // norm), within 1e-5 of the largest gradient's norm
   const norm = (a: Float32Array) => Math.sqrt(a.reduce((s, v) => s + v * v, 0));
@@ -170,7 +170,7 @@ Deno.test("ResNet50 at 64 px: the graph's loss and gradients are the eager step'
     const a = graph.gradients.get(v.name)!, b = eager.grads[v.name].dataSync() as Float32Array;
     const diff = norm(a.map((x, j) => x - b[j]));
     assert(
-      diff <= 1e-4 * norms[i] + 1e-5 * top,
+      diff <= 1e-3 * norms[i] + 1e-5 * top,
       `${v.name}: |graph - eager| ${diff.toExponential(2)}, |eager| ${norms[i].toExponential(2)}`,
     );
   });

@@ -21,7 +21,7 @@ const { values } = parseCommandLine(
  * whose first load decides its kernels (oneDNN or not), and `--parallel` runs
  * every file in one process.
  */
-const OWN_PROCESS = ["tests/models_relu_fusion_test.ts"];
+const OWN_PROCESS = ["tests/models_relu_fusion_test.ts", "tests/train_graph_step_test.ts"];
 const suites: [string, string[]][] = [];
 if (!values.e2e) {
   suites.push(["unit", ["--parallel", `--ignore=tests/e2e,${OWN_PROCESS.join(",")}`, "tests/"]]);
