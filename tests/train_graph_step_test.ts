@@ -136,7 +136,7 @@ Deno.test("fit as one graph trains as fit op by op: losses, weights, moving stat
   releaseCompiledStep();
 });
 
-Deno.test("ResNet50 at 64 px: the graph's loss and gradients are the eager step's", async () => {
+Deno.test("ResNet50 at 64 px: the graph's loss and gradients are the eager step's", () => {
   // Gradients, not updated weights: Adam turns float noise in near-zero
   // gradients (conv biases before batch norm, sums that cancel) into
   // full-size steps, so after one update the two paths (like the eager path
@@ -146,7 +146,7 @@ Deno.test("ResNet50 at 64 px: the graph's loss and gradients are the eager step'
   const y = tf.oneHot(tf.tensor1d(d.labels, "int32"), K).toFloat() as tf.Tensor2D;
   const model = resnet50({ inputShape: [64, 64, 3], classes: K, weights: null, preprocess: true });
   const optimizer = adam(1e-3);
-  const step = await compiledTrainStep(model, optimizer);
+  const step = compiledTrainStep(model, optimizer);
   const graph = step.gradients(x, y);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const eager = tf.variableGrads(() =>

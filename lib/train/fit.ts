@@ -291,7 +291,7 @@ export async function fit(
     let graph: GraphTrainStep | null = null;
     if (initialEpoch < epochs && !eager) {
       try {
-        graph = await compiledTrainStep(model, optimizer as tf.AdamOptimizer, {
+        graph = compiledTrainStep(model, optimizer as tf.AdamOptimizer, {
           classWeight: cw,
         });
       } catch (e) {
@@ -315,7 +315,7 @@ export async function fit(
     for (let epoch = initialEpoch; epoch < epochs && !ctx.stopTraining; epoch++) {
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
       // callbacks may have set weights or stepped the optimizer
-      if (graph && epoch > initialEpoch) await graph.sync(optimizer as tf.AdamOptimizer);
+      if (graph && epoch > initialEpoch) graph.sync(optimizer as tf.AdamOptimizer);
       if (park) graph!.park();
       const t0 = performance.now();
       const bar: Progress | null = verbose === 1

@@ -25,7 +25,7 @@
  *
  * @example
  * ```ts
- * const step = await GraphTrainStep.create(model, optimizer);
+ * const step = GraphTrainStep.create(model, optimizer);
  * const { loss, correct } = step.run(x, yOneHot, optimizer);
  * step.pull(); // weights and Adam state back into model and optimizer
  * step.dispose();
@@ -248,17 +248,17 @@ export class GraphTrainStep {
    * and loads the model's weights and the optimizer's state into it. Throws
    * when {@linkcode graphStepUnsupported} names a reason.
    */
-  static async create(
+  static create(
     model: tf.LayersModel,
     optimizer: tf.AdamOptimizer,
     options: GraphTrainStepOptions = {},
-  ): Promise<GraphTrainStep> {
+  ): GraphTrainStep {
     const why = graphStepUnsupported(model);
     if (why) throw new Error(`GraphTrainStep: cannot compile ${model.name}: ${why}`);
     const classes = model.outputs[0].shape[1] as number;
     const step = new GraphTrainStep(model, optimizer, classes);
     step.#build(options.classWeight ?? null);
-    await step.sync();
+    step.sync();
     return step;
   }
 
@@ -613,7 +613,7 @@ export class GraphTrainStep {
    * checkpoint), and `optimizer`'s step count and moments when it is another
    * optimizer or has stepped elsewhere since.
    */
-  async sync(optimizer: tf.AdamOptimizer = this.#optimizer): Promise<void> {
+  sync(optimizer: tf.AdamOptimizer = this.#optimizer): void {
     // The session is in step with the model and the optimizer when the
     // optimizer is the one it last handed its state to and has not stepped
     // since; otherwise (another optimizer, eager steps in between, a run cut
@@ -653,7 +653,6 @@ export class GraphTrainStep {
     for (const gv of this.#vars) this.#seen.set(gv, dataId(gv.variable.read()));
     this.#optimizer = optimizer;
     this.#stateKnown = true;
-    await Promise.resolve();
   }
 
   /**
@@ -860,11 +859,11 @@ export function eagerReason(
  * `estimateTrainingTime` and `stepCostBySize` compile once), and freed when
  * another model is compiled or by {@linkcode releaseCompiledStep}.
  */
-export async function compiledTrainStep(
+export function compiledTrainStep(
   model: tf.LayersModel,
   optimizer: tf.AdamOptimizer,
   options: GraphTrainStepOptions = {},
-): Promise<GraphTrainStep> {
+): GraphTrainStep {
   const o = optimizer as unknown as { beta1: number; beta2: number; epsilon: number };
   const key = JSON.stringify([
     options.classWeight ? [...options.classWeight] : null,
@@ -874,11 +873,11 @@ export async function compiledTrainStep(
     model.layers.map((l) => l.trainable),
   ]);
   if (cached && cached.model === model && cached.step.key === key) {
-    await cached.step.sync(optimizer);
+    cached.step.sync(optimizer);
     return cached.step;
   }
   releaseCompiledStep();
-  const step = await GraphTrainStep.create(model, optimizer, options);
+  const step = GraphTrainStep.create(model, optimizer, options);
   step.key = key;
   cached = { model, step };
   return step;

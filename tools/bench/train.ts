@@ -143,7 +143,7 @@ export async function runOurs(
   // and optimizer allow (ACMC_GRAPH_STEP=0, --opt tfjs and --baseline run
   // tfjs' trainOnBatch op by op)
   const eager = eagerReason(model, optimizer);
-  const graph = eager ? null : await compiledTrainStep(model, optimizer);
+  const graph = eager ? null : compiledTrainStep(model, optimizer);
   graph?.park(); // as fit does during an epoch
   for (let i = 0; i < o.warmup + o.steps; i++) {
     const t0 = performance.now();
