@@ -257,8 +257,16 @@ export class GraphTrainStep {
     if (why) throw new Error(`GraphTrainStep: cannot compile ${model.name}: ${why}`);
     const classes = model.outputs[0].shape[1] as number;
     const step = new GraphTrainStep(model, optimizer, classes);
-    step.#build(options.classWeight ?? null);
-    step.sync();
+    try {
+      step.#build(options.classWeight ?? null);
+      step.sync();
+    } catch (e) {
+      // nothing was parked or handed to the optimizer yet: just free TensorFlow's side
+      step.#disposed = true;
+      if (step.#s) step.#s.close();
+      step.#g.dispose();
+      throw e;
+    }
     return step;
   }
 
