@@ -16,6 +16,7 @@ import {
   compiledTrainStep,
   fit,
   graphStepUnsupported,
+  keptCompiledStep,
   releaseCompiledStep,
   withSeed,
 } from "../lib/train/mod.ts";
@@ -205,6 +206,35 @@ Deno.test("weights and Adam's state pass between graph and eager epochs both way
   );
   releaseCompiledStep();
   tf.dispose([ref, m, fresh, again] as unknown as tf.Tensor[]);
+});
+
+Deno.test("fit frees its compiled step when it returns, unless keepCompiledStep", async () => {
+  const m = resnetLike(12), o = adam(0.01);
+  const train = dataset(8, 13);
+  const h = await fit(m, train, { epochs: 1, optimizer: o, verbose: 0, keepCompiledStep: true });
+  assertEquals(h.params.execution, "graph");
+  const kept = keptCompiledStep(m);
+  assert(kept !== null, "keepCompiledStep: true keeps it");
+  assertEquals(kept.iterations, 2);
+  // the next fit goes on with the kept step (no new compile), then frees it
+  await fit(m, train, { epochs: 2, initialEpoch: 1, optimizer: o, verbose: 0 });
+  assertEquals(kept.iterations, 4);
+  assertEquals(keptCompiledStep(m), null);
+  assert.throws(() => kept.run(tf.zeros([1, S, S, 3]), tf.zeros([1, K])), /disposed/);
+  // Adam's moments reached the optimizer before the session went away
+  assertEquals((await adamMoments(o)).t, 4);
+  // a fit that fails half-way frees it too
+  const bad = {
+    ...train,
+    async *[Symbol.asyncIterator]() {
+      yield* train;
+      throw new Error("broken dataset");
+    },
+  } as typeof train;
+  await assert.rejects(() => fit(m, bad, { epochs: 1, optimizer: o, verbose: 0 }), /broken/);
+  assertEquals(keptCompiledStep(m), null);
+  m.dispose();
+  o.dispose();
 });
 
 Deno.test("a frozen batch norm stays in inference mode in the graph, as eagerly", async () => {

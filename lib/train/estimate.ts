@@ -95,7 +95,10 @@ export async function estimateTrainingTime(
   let secondsPerStep: number;
   try {
     const fitOpts = { epochs: 1, learningRate: options.learningRate ?? 1e-4, verbose: 0 as const };
-    if (warmup > 0) await fit(model, firstBatches(train, warmup), fitOpts);
+    // the warm-up's compiled step is kept for the timed run, which frees it
+    if (warmup > 0) {
+      await fit(model, firstBatches(train, warmup), { ...fitOpts, keepCompiledStep: true });
+    }
     const n = Math.min(steps, train.cardinality);
     const t0 = performance.now();
     await fit(model, firstBatches(train, n), fitOpts);

@@ -863,9 +863,10 @@ export function eagerReason(
 /**
  * The compiled training step of `model` (see {@linkcode GraphTrainStep}),
  * synced with `optimizer`: the last one compiled is kept for the next call on
- * the same model with the same options (fit's short runs in
- * `estimateTrainingTime` and `stepCostBySize` compile once), and freed when
- * another model is compiled or by {@linkcode releaseCompiledStep}.
+ * the same model with the same options, and freed when another model is
+ * compiled or by {@linkcode releaseCompiledStep} (which `fit` calls when it
+ * returns unless `keepCompiledStep`: the short runs of `estimateTrainingTime`
+ * and `stepCostBySize` compile once).
  */
 export function compiledTrainStep(
   model: tf.LayersModel,
@@ -891,8 +892,18 @@ export function compiledTrainStep(
   return step;
 }
 
-/** Frees the training step {@linkcode compiledTrainStep} keeps, if any. */
-export function releaseCompiledStep(): void {
-  cached?.step.dispose();
+/** The compiled step {@linkcode compiledTrainStep} keeps for `model`, or null. */
+export function keptCompiledStep(model: tf.LayersModel): GraphTrainStep | null {
+  return cached?.model === model ? cached.step : null;
+}
+
+/**
+ * Frees the training step {@linkcode compiledTrainStep} keeps, if any (only
+ * when it is `step`, when given).
+ */
+export function releaseCompiledStep(step?: GraphTrainStep): void {
+  if (!cached || (step && cached.step !== step)) return;
+  const { step: kept } = cached;
   cached = null;
+  kept.dispose();
 }
