@@ -77,6 +77,54 @@ Deno.test("a checkpoint restores every weight (BatchNorm statistics included) an
   }
 });
 
+Deno.test("the file is the format's: header, then tfjs' encodeWeights of the weights and the optimizer, hashed", async () => {
+  // saving and loading go weight by weight; the bytes must stay those of the
+  // one-buffer layout earlier checkpoints have
+  const dir = await Deno.makeTempDir({ prefix: "acmc-ckpt-" });
+  try {
+    const model = withSeed(5, bnModel);
+    const optimizer = adam(0.01);
+    const data = randomImages(8, H, W, C, K, 2);
+    const ds = memoryDataset(data.images, data.labels, {
+      batchSize: 4,
+      imageSize: [H, W],
+      classes: K,
+    });
+    await fit(model, ds, { epochs: 1, optimizer, verbose: 0 }); // Adam has moments
+    const path = join(dir, "f.ckpt");
+    await saveCheckpoint(model, path, { optimizer, epoch: 0 });
+    const bytes = await Deno.readFile(path);
+    assertEquals(new TextDecoder().decode(bytes.subarray(0, 8)), "ACMCCKP1");
+    const len = new DataView(bytes.buffer).getUint32(8, true);
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + len)));
+    const w = await tf.io.encodeWeights(
+      model.weights.map((v) => ({ name: v.originalName, tensor: v.read() })),
+    );
+    const state = await optimizer.getWeights();
+    const o = await tf.io.encodeWeights(state);
+    const payload = new Uint8Array(w.data.byteLength + o.data.byteLength);
+    payload.set(new Uint8Array(w.data), 0);
+    payload.set(new Uint8Array(o.data), w.data.byteLength);
+    assertEquals(bytes.subarray(12 + len), payload);
+    assertEquals(header.weightSpecs, w.specs);
+    assertEquals(header.optimizerSpecs, o.specs);
+    assertEquals([header.weightBytes, header.optimizerBytes], [
+      w.data.byteLength,
+      o.data.byteLength,
+    ]);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", payload));
+    assertEquals(
+      header.sha256,
+      Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""),
+    );
+    for (const s of state) if (!(s.tensor instanceof tf.Variable)) s.tensor.dispose();
+    model.dispose();
+    optimizer.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("resuming from a full checkpoint (weights + Adam state + history) equals an uninterrupted run", async () => {
   const dir = await Deno.makeTempDir({ prefix: "acmc-resume-" });
   try {

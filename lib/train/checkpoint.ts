@@ -23,8 +23,9 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { tf } from "../engine/mod.ts";
-import { writeFileAtomic } from "../io/mod.ts";
+import { writeAtomically } from "../io/mod.ts";
 import type { History, Logs } from "./types.ts";
 import { loadKerasWeights } from "../models/mod.ts";
 import { isKerasWeightsPath, kerasCheckpointMeta } from "./keras_checkpoint.ts";
@@ -85,16 +86,54 @@ export interface SaveCheckpointOptions {
   history?: History;
 }
 
-async function sha256(parts: Uint8Array[]): Promise<string> {
-  const total = parts.reduce((s, p) => s + p.length, 0);
-  const all = new Uint8Array(total);
+/*
+ * Saving and loading go one weight at a time: the payload of a ResNet50
+ * checkpoint is 94 MB, and the whole of it in one buffer (tfjs'
+ * `encodeWeights`, then a copy for the hash, then the file's bytes; on load
+ * the file, then its payload sliced out) made each save and restore raise
+ * the process's peak resident memory by ~270 MB: a fresh buffer that large
+ * finds no free block of its size among the allocator's, so it takes new
+ * pages. No single weight is larger than ~9 MB.
+ */
+
+type Named = { name: string; tensor: tf.Tensor };
+
+/** One tensor's bytes and spec, exactly as `tf.io.encodeWeights` lays it out among others. */
+async function encodeOne(
+  w: Named,
+): Promise<{ spec: tf.io.WeightsManifestEntry; bytes: Uint8Array }> {
+  const e = await tf.io.encodeWeights([w]);
+  return { spec: e.specs[0], bytes: new Uint8Array(e.data) };
+}
+
+/** Bytes per element of the dtypes `encodeWeights` writes unquantized, as fixed-size values. */
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8 };
+
+/** Bytes a spec's tensor takes in the payload, or null where that is not fixed (strings, quantized). */
+function specBytes(spec: tf.io.WeightsManifestEntry): number | null {
+  const per = DTYPE_BYTES[spec.dtype];
+  if (per === undefined || spec.quantization) return null;
+  return spec.shape.reduce((a, b) => a * b, 1) * per;
+}
+
+const hex = (digest: Uint8Array) =>
+  Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let off = 0;
-  for (const p of parts) {
-    all.set(p, off);
-    off += p.length;
+  while (off < bytes.length) off += await file.write(bytes.subarray(off));
+}
+
+/** Reads exactly `n` bytes at the file's position (fewer only at its end). */
+async function readExactly(file: Deno.FsFile, n: number): Promise<Uint8Array> {
+  const out = new Uint8Array(n);
+  let off = 0;
+  while (off < n) {
+    const got = await file.read(out.subarray(off));
+    if (got === null) return out.subarray(0, off);
+    off += got;
   }
-  const digest = await crypto.subtle.digest("SHA-256", all);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return out;
 }
 
 function modelWeights(model: tf.LayersModel): { name: string; tensor: tf.Tensor }[] {
@@ -116,87 +155,145 @@ export async function saveCheckpoint(
   options: SaveCheckpointOptions = {},
 ): Promise<void> {
   const named = modelWeights(model);
-  const encoded = await tf.io.encodeWeights(named);
   let optimizer: CheckpointInfo["optimizer"] = null;
-  let optSpecs: tf.io.WeightsManifestEntry[] = [];
-  let optData = new ArrayBuffer(0);
+  let state: Named[] = [];
   if (options.optimizer) {
     const opt = options.optimizer;
-    const state = await opt.getWeights();
-    try {
-      const enc = await tf.io.encodeWeights(state);
-      optSpecs = enc.specs;
-      optData = enc.data;
-    } finally {
-      // getWeights returns the live accumulators plus a fresh step-count scalar
-      for (const s of state) if (!(s.tensor instanceof tf.Variable)) s.tensor.dispose();
-    }
+    state = await opt.getWeights();
     optimizer = {
       className: opt.getClassName(),
       config: opt.getConfig() as Record<string, unknown>,
     };
   }
-  const weightBytes = new Uint8Array(encoded.data);
-  const optimizerBytes = new Uint8Array(optData);
-  const header: Header = {
-    format: FORMAT,
-    version: VERSION,
-    createdAt: new Date().toISOString(),
-    epoch: options.epoch ?? null,
-    logs: options.logs ?? null,
-    monitor: options.monitor ?? null,
-    best: options.best ?? null,
-    history: options.history ?? null,
-    weights: encoded.specs.map((s) => ({ name: s.name, shape: s.shape, dtype: s.dtype })),
-    optimizer,
-    modelTopology: options.includeTopology ? model.toJSON(null, false) : null,
-    weightSpecs: encoded.specs,
-    optimizerSpecs: optSpecs,
-    weightBytes: weightBytes.length,
-    optimizerBytes: optimizerBytes.length,
-    sha256: await sha256([weightBytes, optimizerBytes]),
-  };
-  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(12 + headerBytes.length + weightBytes.length + optimizerBytes.length);
-  out.set(new TextEncoder().encode(MAGIC), 0);
-  new DataView(out.buffer).setUint32(8, headerBytes.length, true);
-  out.set(headerBytes, 12);
-  out.set(weightBytes, 12 + headerBytes.length);
-  out.set(optimizerBytes, 12 + headerBytes.length + weightBytes.length);
-  await writeFileAtomic(path, out);
+  try {
+    // first pass: specs, sizes and the payload's hash; the second writes it
+    const hash = createHash("sha256");
+    const specs = async (list: Named[]) => {
+      const out: tf.io.WeightsManifestEntry[] = [];
+      let bytes = 0;
+      for (const w of list) {
+        const e = await encodeOne(w);
+        hash.update(e.bytes);
+        out.push(e.spec);
+        bytes += e.bytes.length;
+      }
+      return { specs: out, bytes };
+    };
+    const weights = await specs(named);
+    const opt = await specs(state);
+    const sha256 = hex(hash.digest());
+    const header: Header = {
+      format: FORMAT,
+      version: VERSION,
+      createdAt: new Date().toISOString(),
+      epoch: options.epoch ?? null,
+      logs: options.logs ?? null,
+      monitor: options.monitor ?? null,
+      best: options.best ?? null,
+      history: options.history ?? null,
+      weights: weights.specs.map((s) => ({ name: s.name, shape: s.shape, dtype: s.dtype })),
+      optimizer,
+      modelTopology: options.includeTopology ? model.toJSON(null, false) : null,
+      weightSpecs: weights.specs,
+      optimizerSpecs: opt.specs,
+      weightBytes: weights.bytes,
+      optimizerBytes: opt.bytes,
+      sha256,
+    };
+    const headerBytes = new TextEncoder().encode(JSON.stringify(header));
+    const head = new Uint8Array(12 + headerBytes.length);
+    head.set(new TextEncoder().encode(MAGIC), 0);
+    new DataView(head.buffer).setUint32(8, headerBytes.length, true);
+    head.set(headerBytes, 12);
+    await writeAtomically(path, async (tmp) => {
+      const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+      try {
+        await writeAll(file, head);
+        const again = createHash("sha256");
+        for (const w of [...named, ...state]) {
+          const { bytes } = await encodeOne(w);
+          again.update(bytes);
+          await writeAll(file, bytes);
+        }
+        // nothing may change the weights between the passes (the header's hash would lie)
+        if (hex(again.digest()) !== sha256) {
+          throw new Error(`checkpoint ${path}: the weights changed while they were being saved`);
+        }
+      } finally {
+        file.close();
+      }
+    });
+  } finally {
+    // getWeights returns the live accumulators plus a fresh step-count scalar
+    for (const s of state) if (!(s.tensor instanceof tf.Variable)) s.tensor.dispose();
+  }
 }
 
-async function readCheckpoint(
-  path: string,
-  verify: boolean,
-): Promise<{ header: Header; weights: Uint8Array; optimizer: Uint8Array }> {
-  let bytes: Uint8Array;
+/** An open checkpoint: its header, where its payload starts, and the file (the caller closes it). */
+interface OpenCheckpoint {
+  file: Deno.FsFile;
+  header: Header;
+  /** Byte offset of the payload (the model's weights, then the optimizer's). */
+  start: number;
+}
+
+/**
+ * Opens checkpoint `path` and reads its header, checking the magic, format
+ * and total size; with `verify`, also the payload's SHA-256 (read in pieces
+ * of 4 MB).
+ */
+async function openCheckpoint(path: string, verify: boolean): Promise<OpenCheckpoint> {
+  let file: Deno.FsFile;
   try {
-    bytes = await Deno.readFile(path);
+    file = await Deno.open(path, { read: true });
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) throw new Error(`checkpoint ${path}: no such file`);
     throw e;
   }
-  if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
-    throw new Error(`checkpoint ${path}: not an ${FORMAT} file (bad magic)`);
+  try {
+    const size = (await file.stat()).size;
+    const first = await readExactly(file, 12);
+    if (first.length < 12 || new TextDecoder().decode(first.subarray(0, 8)) !== MAGIC) {
+      throw new Error(`checkpoint ${path}: not an ${FORMAT} file (bad magic)`);
+    }
+    const len = new DataView(first.buffer, first.byteOffset).getUint32(8, true);
+    if (12 + len > size) throw new Error(`checkpoint ${path}: truncated header`);
+    const header = JSON.parse(new TextDecoder().decode(await readExactly(file, len))) as Header;
+    if (header.format !== FORMAT || header.version !== VERSION) {
+      throw new Error(`checkpoint ${path}: unsupported format ${header.format} v${header.version}`);
+    }
+    const start = 12 + len;
+    const end = start + header.weightBytes + header.optimizerBytes;
+    if (end !== size) {
+      throw new Error(`checkpoint ${path}: expected ${end} bytes, found ${size}`);
+    }
+    if (verify) {
+      const hash = createHash("sha256");
+      for (let off = start; off < end;) {
+        const piece = await readExactly(file, Math.min(4 * 2 ** 20, end - off));
+        if (piece.length === 0) throw new Error(`checkpoint ${path}: truncated payload`);
+        hash.update(piece);
+        off += piece.length;
+      }
+      if (hex(hash.digest()) !== header.sha256) {
+        throw new Error(`checkpoint ${path}: checksum mismatch (corrupt file)`);
+      }
+    }
+    return { file, header, start };
+  } catch (e) {
+    file.close();
+    throw e;
   }
-  const len = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
-  if (12 + len > bytes.length) throw new Error(`checkpoint ${path}: truncated header`);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + len))) as Header;
-  if (header.format !== FORMAT || header.version !== VERSION) {
-    throw new Error(`checkpoint ${path}: unsupported format ${header.format} v${header.version}`);
-  }
-  const start = 12 + len;
-  const end = start + header.weightBytes + header.optimizerBytes;
-  if (end !== bytes.length) {
-    throw new Error(`checkpoint ${path}: expected ${end} bytes, found ${bytes.length}`);
-  }
-  const weights = bytes.slice(start, start + header.weightBytes);
-  const optimizer = bytes.slice(start + header.weightBytes, end);
-  if (verify && (await sha256([weights, optimizer])) !== header.sha256) {
-    throw new Error(`checkpoint ${path}: checksum mismatch (corrupt file)`);
-  }
-  return { header, weights, optimizer };
+}
+
+/** Reads `length` payload bytes at `offset` (from the payload's start). */
+async function readPayload(
+  c: OpenCheckpoint,
+  offset: number,
+  length: number,
+): Promise<Uint8Array> {
+  await c.file.seek(c.start + offset, Deno.SeekMode.Start);
+  return await readExactly(c.file, length);
 }
 
 function info(h: Header): CheckpointInfo {
@@ -234,7 +331,9 @@ async function kerasInfo(path: string, model?: tf.LayersModel): Promise<Checkpoi
 /** Reads a checkpoint's header (epoch, logs, best value, history) without loading weights. */
 export async function readCheckpointInfo(path: string): Promise<CheckpointInfo> {
   if (isKerasWeightsPath(path)) return await kerasInfo(path);
-  return info((await readCheckpoint(path, false)).header);
+  const c = await openCheckpoint(path, false);
+  c.file.close();
+  return info(c.header);
 }
 
 /** Options of {@linkcode loadCheckpoint}. */
@@ -275,18 +374,30 @@ export async function loadCheckpoint(
     await loadKerasWeights(model, path);
     return info;
   }
-  const { header, weights, optimizer } = await readCheckpoint(path, true);
-  const decoded = tf.io.decodeWeights(weights.buffer as ArrayBuffer, header.weightSpecs);
+  const c = await openCheckpoint(path, true);
+  const { header } = c;
   try {
     const targets = model.weights;
-    const byName = targets.every((w) => decoded[w.originalName] !== undefined);
-    let values: tf.Tensor[];
+    // where each saved weight's bytes lie (the last of a repeated name wins, as in decodeWeights)
+    const offsets = new Map<string, { spec: tf.io.WeightsManifestEntry; offset: number }>();
+    const bySpec: { spec: tf.io.WeightsManifestEntry; offset: number }[] = [];
+    let offset = 0, fixed = true;
+    for (const spec of header.weightSpecs) {
+      const n = specBytes(spec);
+      if (n === null) fixed = false;
+      const at = { spec, offset };
+      offsets.set(spec.name, at);
+      bySpec.push(at);
+      offset += n ?? 0;
+    }
+    const byName = targets.every((w) => offsets.has(w.originalName));
+    let sources: { spec: tf.io.WeightsManifestEntry; offset: number }[];
     if (byName) {
-      values = targets.map((w) => decoded[w.originalName]);
+      sources = targets.map((w) => offsets.get(w.originalName)!);
     } else if (header.weightSpecs.length === targets.length) {
-      values = header.weightSpecs.map((s) => decoded[s.name]);
+      sources = bySpec.map((s) => offsets.get(s.spec.name)!);
     } else {
-      const missing = targets.filter((w) => decoded[w.originalName] === undefined)
+      const missing = targets.filter((w) => !offsets.has(w.originalName))
         .map((w) => w.originalName);
       throw new Error(
         `checkpoint ${path}: ${header.weightSpecs.length} weights do not fit the model's ` +
@@ -294,33 +405,54 @@ export async function loadCheckpoint(
       );
     }
     targets.forEach((w, i) => {
-      const a = w.shape.join("x"), b = values[i].shape.join("x");
+      const a = w.shape.join("x"), b = sources[i].spec.shape.join("x");
       if (a !== b) {
         throw new Error(`checkpoint ${path}: weight ${w.originalName} has shape ${b}, model ${a}`);
       }
     });
-    model.setWeights(values);
+    if (fixed) {
+      // one weight at a time: no payload-sized buffer
+      for (const [i, w] of targets.entries()) {
+        const { spec, offset } = sources[i];
+        const bytes = await readPayload(c, offset, specBytes(spec)!);
+        const t = tf.io.decodeWeights(bytes.buffer as ArrayBuffer, [spec])[spec.name];
+        try {
+          w.write(t);
+        } finally {
+          t.dispose();
+        }
+      }
+    } else {
+      const bytes = await readPayload(c, 0, header.weightBytes);
+      const decoded = tf.io.decodeWeights(bytes.buffer as ArrayBuffer, header.weightSpecs);
+      try {
+        model.setWeights(sources.map((s) => decoded[s.spec.name]));
+      } finally {
+        tf.dispose(Object.values(decoded));
+      }
+    }
+    if (options.optimizer) {
+      if (!header.optimizer) {
+        throw new Error(`checkpoint ${path}: holds no optimizer state (saved weights only)`);
+      }
+      const opt = options.optimizer;
+      if (opt.getClassName() !== header.optimizer.className) {
+        throw new Error(
+          `checkpoint ${path}: optimizer state is ${header.optimizer.className}, got ${opt.getClassName()}`,
+        );
+      }
+      const bytes = await readPayload(c, header.weightBytes, header.optimizerBytes);
+      const map = tf.io.decodeWeights(bytes.buffer as ArrayBuffer, header.optimizerSpecs);
+      try {
+        await opt.setWeights(
+          header.optimizerSpecs.map((s) => ({ name: s.name, tensor: map[s.name] })),
+        );
+      } finally {
+        tf.dispose(Object.values(map));
+      }
+    }
   } finally {
-    tf.dispose(Object.values(decoded));
-  }
-  if (options.optimizer) {
-    if (!header.optimizer) {
-      throw new Error(`checkpoint ${path}: holds no optimizer state (saved weights only)`);
-    }
-    const opt = options.optimizer;
-    if (opt.getClassName() !== header.optimizer.className) {
-      throw new Error(
-        `checkpoint ${path}: optimizer state is ${header.optimizer.className}, got ${opt.getClassName()}`,
-      );
-    }
-    const map = tf.io.decodeWeights(optimizer.buffer as ArrayBuffer, header.optimizerSpecs);
-    try {
-      await opt.setWeights(
-        header.optimizerSpecs.map((s) => ({ name: s.name, tensor: map[s.name] })),
-      );
-    } finally {
-      tf.dispose(Object.values(map));
-    }
+    c.file.close();
   }
   return info(header);
 }
