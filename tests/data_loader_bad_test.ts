@@ -10,6 +10,7 @@ import {
   datasetFromFiles,
   decodeImage,
   type DecodePool,
+  type GraphDecoder,
   ImageDataset,
   imageDatasetFromDirectory,
   ImageDecodeError,
@@ -280,7 +281,7 @@ Deno.test("prefetch runs ahead of the consumer with bounded concurrency", async 
     class Counting extends ImageDataset {
       override async decodeFile(
         path: string,
-        pool?: DecodePool,
+        pool?: DecodePool | GraphDecoder,
         workers?: number,
         into?: Float32Array | Uint8Array,
       ): Promise<Float32Array | Uint8Array> {

@@ -12,6 +12,7 @@ import { makeTree, TREE } from "./data_fixtures.ts";
 import {
   datasetFromFiles,
   decodeImage,
+  GraphDecoder,
   imageDatasetFromDirectory,
   type ImageDatasetOptions,
   resizeImage,
@@ -354,7 +355,7 @@ treeTest(
 );
 
 treeTest(
-  "decode workers and the main thread yield Keras' pixels exactly (max abs diff 0)",
+  "graph batches, graph runs per image, decode workers and the main thread yield Keras' pixels exactly (max abs diff 0)",
   async (root) => {
     // TensorFlow's DecodeImage + ResizeBilinear / ResizeNearestNeighbor, as Keras runs
     // them, after smart_resize's crop or before resize_with_pad's padding, 1, 3 and 4
@@ -397,15 +398,30 @@ treeTest(
     for (const [j, cfg] of configs.entries()) {
       const files = filesOf(cfg);
       const { images } = results[j];
-      for (const workers of [0, 2]) {
+      // main thread; whole batches in one graph run; one graph run per image
+      // (`onBadFile: "skip"` goes image by image); worker threads (no graph)
+      const paths = [
+        { name: "main thread", opts: { workers: 0 } },
+        { name: "graph batches", opts: { workers: 2 }, graph: true },
+        { name: "graph per image", opts: { workers: 2, onBadFile: "skip" as const }, graph: true },
+        { name: "worker threads", opts: { workers: 2 }, env: { ACMC_DECODE_GRAPH: "0" } },
+      ];
+      for (const path of paths) {
+        for (const [k, v] of Object.entries(path.env ?? {})) Deno.env.set(k, v);
+        const dec = GraphDecoder.shared({
+          channels: cfg.channels,
+          interpolation: cfg.opts.interpolation ?? "bilinear",
+          round: false,
+        }, 2)!;
+        const before = dec.stats.decoded;
         const ds = datasetFromFiles(files, null, [], {
           batchSize: 7,
           imageSize: cfg.size,
           colorMode: cfg.channels === 1 ? "grayscale" : cfg.channels === 4 ? "rgba" : "rgb",
           ...cfg.opts,
-          workers,
+          ...path.opts,
         });
-        const what = `${JSON.stringify(cfg.opts)}, ${cfg.channels} channels, workers ${workers}`;
+        const what = `${JSON.stringify(cfg.opts)}, ${cfg.channels} channels, ${path.name}`;
         let i = 0;
         for await (const { x } of ds) {
           const xs = x.dataSync();
@@ -423,6 +439,10 @@ treeTest(
           x.dispose();
         }
         assertEquals(i, files.length);
+        for (const k of Object.keys(path.env ?? {})) Deno.env.delete(k);
+        const byGraph = dec.stats.decoded - before;
+        if (path.graph) assertEquals(byGraph, files.length, `${what}: decoded in graph runs`);
+        else assertEquals(byGraph, 0, `${what}: no graph run`);
       }
     }
   },

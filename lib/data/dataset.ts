@@ -31,9 +31,12 @@ import {
 } from "./decode.ts";
 import { type Interpolation, resizeImage } from "./resize.ts";
 import { DECODE_ADDON, DECODE_LIBRARY, DecodePool } from "./decode_pool.ts";
+import { type BatchImage, GraphDecoder } from "./graph_decode.ts";
 // @ts-types="./tf_capi.d.ts"
 import { decodeResizeInto, openTensorFlow, type TensorFlowCApi } from "./tf_capi.js";
 import { BatchSlots, wholeBatch } from "./batch_slots.ts";
+// @ts-types="./image_format.d.ts"
+import { headerSize, sniffFormat } from "./image_format.js";
 // @ts-types="./native_decode.d.ts"
 import {
   decodeResizeNative,
@@ -107,19 +110,25 @@ export interface LoadOptions {
   onBadFile?: "error" | "skip";
   /** Largest accepted `width * height` of a source image (decompression bombs). Default 268,402,689. */
   limitInputPixels?: number;
-  /** Images decoded at the same time (default: twice `workers`, or 4 without workers). */
+  /**
+   * Images in flight when the epoch goes image by image (`onBadFile: "skip"`,
+   * `samples()`, validation, worker threads; default twice `workers`, or 4
+   * without): whole-batch decoding keeps `prefetch` batches in flight instead.
+   */
   concurrency?: number;
   /** Batches prepared ahead of the consumer (default 2). */
   prefetch?: number;
   /**
-   * Worker threads that decode and resize (TensorFlow's kernels, each worker
-   * with its own eager context), started when an epoch first needs to decode
-   * and kept for later epochs (idle, they do not keep the process alive).
-   * Default: the cores this process may use (`navigator.hardwareConcurrency`,
-   * which follows `taskset`), or 0 on one core, where a worker only adds its
-   * start (~40 ms of CPU) and messages. 0 decodes on the main thread. Without
-   * the native engine (pure-JS tfjs) decoding runs in sharp's threads and
-   * this is ignored.
+   * Threads that decode and resize, default the cores this process may use
+   * (`navigator.hardwareConcurrency`, which follows `taskset`). On the native
+   * engine these are TensorFlow's: each batch is read, decoded and resized in
+   * one graph run on a pool of `workers` threads (lib/data/graph_decode.ts),
+   * as tf.data's parallel map does for Keras. Where TensorFlow's C API cannot
+   * be reached (no FFI permission) or with `ACMC_DECODE_GRAPH=0`, worker
+   * threads do it instead (each with its own eager context; none by default on
+   * one core). 0 decodes on the main thread, image by image. Without the
+   * native engine (pure-JS tfjs) decoding runs in sharp's threads and this is
+   * ignored.
    */
   workers?: number;
   /**
@@ -311,6 +320,29 @@ function capiHere(): TensorFlowCApi | null {
   return hereApi;
 }
 
+/** Bytes of a file's start that {@linkcode readHead} reads. */
+const HEAD_BYTES = 65536;
+const headBuffer = new Uint8Array(HEAD_BYTES);
+
+/**
+ * The first 64 KB of `path` (a view of one shared buffer, valid until the
+ * next call), or null when it cannot be read.
+ */
+function readHead(path: string): Uint8Array | null {
+  try {
+    using f = Deno.openSync(path);
+    let n = 0;
+    while (n < HEAD_BYTES) {
+      const got = f.readSync(headBuffer.subarray(n));
+      if (got === null || got === 0) break;
+      n += got;
+    }
+    return headBuffer.subarray(0, n);
+  } catch {
+    return null;
+  }
+}
+
 /** Runs at most `n` async jobs at a time. */
 class Limiter {
   #free: number;
@@ -480,30 +512,52 @@ export class ImageDataset implements BatchDataset {
     };
   }
 
-  /** Decode workers to start for an epoch (0: decode on the main thread). */
-  get #workerCount(): number {
-    if (!nativeBackend()) return 0;
+  /**
+   * How an epoch of `count` images decodes: in TensorFlow's threads (a
+   * {@linkcode GraphDecoder} with `threads` of them), else in decode worker
+   * threads (`threads` workers, a {@linkcode DecodePool}), else on this
+   * thread (`threads` 0: the `workers: 0` option, one image, or no native
+   * engine).
+   */
+  #decoding(count: number): { graph: GraphDecoder | null; threads: number } {
+    if (!nativeBackend() || count <= 1) return { graph: null, threads: 0 };
     const cores = navigator.hardwareConcurrency ?? 1;
-    const n = this.#opts.workers ?? (cores > 1 ? cores : 0);
-    if (!(Number.isInteger(n) && n >= 0)) {
+    const n = this.#opts.workers;
+    if (n !== undefined && !(Number.isInteger(n) && n >= 0)) {
       throw new Error(`\`workers\` must be a non-negative integer, received: ${n}`);
     }
-    return n;
+    if (n === 0) return { graph: null, threads: 0 };
+    if (Deno.env.get("ACMC_DECODE_GRAPH") !== "0" && Deno.env.get("ACMC_DECODE_CAPI") !== "0") {
+      const graph = GraphDecoder.shared(
+        {
+          channels: this.channels as 1 | 3 | 4,
+          interpolation: this.#spec.interpolation,
+          round: (this.#opts.cache ?? false) !== false,
+        },
+        n ?? cores,
+      );
+      if (graph) return { graph, threads: n ?? cores };
+    }
+    // worker threads: on one core a worker only adds its start and messages
+    const workers = n ?? (cores > 1 ? cores : 0);
+    return { graph: null, threads: workers };
   }
 
   /**
    * Decodes and resizes one file, without looking in the caches but filling
    * them: float32 pixels (0-255), or uint8 ones (rounded) when a cache is on.
-   * In `pool`'s workers when given (the first `workers` of them), else on this thread: TensorFlow's kernels
-   * on the native engine (Keras' pixels exactly), sharp + resize.ts elsewhere.
-   * With `into` (the image's slot in a batch, of the type above) the pixels
-   * are written there and `into` is returned.
+   * With `via` a {@linkcode GraphDecoder}, in TensorFlow's threads; a
+   * {@linkcode DecodePool}, in its workers (the first `workers` of them);
+   * else on this thread. TensorFlow's kernels on the native engine (Keras'
+   * pixels exactly), sharp + resize.ts elsewhere. With `into` (the image's
+   * slot in a batch, of the type above) the pixels are written there and
+   * `into` is returned.
    *
    * @throws {ImageDecodeError} naming the file.
    */
   async decodeFile(
     path: string,
-    pool?: DecodePool,
+    via?: DecodePool | GraphDecoder,
     workers?: number,
     into?: Float32Array | Uint8Array,
   ): Promise<Float32Array | Uint8Array> {
@@ -511,6 +565,24 @@ export class ImageDataset implements BatchDataset {
     const round = mode !== false;
     const spec = this.#spec;
     let out: Float32Array | Uint8Array | null = null;
+    if (via instanceof GraphDecoder) {
+      let bytes: Uint8Array;
+      try {
+        // synchronous: ~40 us for a 200 KB file in the page cache, less CPU
+        // in all than an asynchronous read's thread hand-offs
+        bytes = Deno.readFileSync(path);
+      } catch (e) {
+        throw new ImageDecodeError(path, (e as Error).message);
+      }
+      if (nativeFormat(bytes)) {
+        const [h, w] = this.imageSize;
+        const n = h * w * this.channels;
+        const dst = into ?? (round ? new Uint8Array(n) : new Float32Array(n));
+        // false: a failed run; decoded again below, which names what is wrong
+        if (await via.decode(bytes, spec, path, dst)) out = dst;
+      }
+    }
+    const pool = via instanceof DecodePool ? via : undefined;
     if (pool) {
       try {
         out = await pool.decode(path, spec, round, workers, into);
@@ -600,7 +672,7 @@ export class ImageDataset implements BatchDataset {
   }
 
   /** The cache's copy of `path`, or null (counted as a miss). */
-  #cached(path: string): Source | null {
+  #cached(path: string, count = true): Source | null {
     const mode = this.#opts.cache ?? false;
     if (mode === "memory") {
       const m = this.#memory.get(path);
@@ -609,7 +681,7 @@ export class ImageDataset implements BatchDataset {
     if (mode === "disk") {
       const r = this.diskCache!.recordOf(path);
       if (r >= 0 && this.diskCache!.has(r)) return { record: r };
-      this.diskCache!.stats.misses++;
+      if (count) this.diskCache!.stats.misses++;
     }
     return null;
   }
@@ -687,7 +759,7 @@ export class ImageDataset implements BatchDataset {
     onError?: (path: string, e: Error) => void,
     slots?: BatchSlots,
   ): AsyncGenerator<{ index: number; source: Source }> {
-    const nWorkers = order.length > 1 ? this.#workerCount : 0;
+    const { graph, threads: nWorkers } = this.#decoding(order.length);
     const inFlight = Math.max(1, this.#opts.concurrency ?? (nWorkers > 0 ? 2 * nWorkers : 4));
     const ahead = Math.max(inFlight, (this.batchSize ?? 1) * Math.max(1, this.#opts.prefetch ?? 2));
     const limiter = new Limiter(inFlight);
@@ -705,10 +777,13 @@ export class ImageDataset implements BatchDataset {
           queue.push(Promise.resolve({ index, source: cached }));
           continue;
         }
-        if (nWorkers > 0 && !pool) pool = DecodePool.shared(nWorkers, DECODE_ADDON, DECODE_LIBRARY);
+        if (!graph && nWorkers > 0 && !pool) {
+          pool = DecodePool.shared(nWorkers, DECODE_ADDON, DECODE_LIBRARY);
+        }
         const into = slots?.slot(position);
+        const via = graph ?? pool;
         queue.push(
-          limiter.run(() => this.decodeFile(paths[index], pool, nWorkers, into)).then(
+          limiter.run(() => this.decodeFile(paths[index], via, nWorkers, into)).then(
             (pixels) => ({ index, source: { pixels } }),
             (error) => ({ index, error }),
           ),
@@ -838,17 +913,106 @@ export class ImageDataset implements BatchDataset {
       }
       x = floatTensor(xs, shape);
     }
-    let y: tf.Tensor | null = null;
-    const labels = items.map((it) => (this.labelMode ? this.labels[it.index] : 0));
-    if (this.labelMode === "int") y = tf.tensor1d(labels, "int32");
-    else if (this.labelMode === "binary") y = tf.tensor2d(labels, [labels.length, 1], "float32");
-    else if (this.labelMode === "categorical") {
+    return { x, y: this.#labelTensor(items.map((it) => it.index)) };
+  }
+
+  /** The labels of the images `indices` (into `filePaths`) as `labelMode` says, or null. */
+  #labelTensor(indices: number[]): tf.Tensor | null {
+    const labels = indices.map((i) => (this.labelMode ? this.labels[i] : 0));
+    if (this.labelMode === "int") return tf.tensor1d(labels, "int32");
+    if (this.labelMode === "binary") return tf.tensor2d(labels, [labels.length, 1], "float32");
+    if (this.labelMode === "categorical") {
       const k = this.classNames.length;
       const oh = new Float32Array(labels.length * k);
       labels.forEach((l, i) => (oh[i * k + l] = 1));
-      y = tf.tensor2d(oh, [labels.length, k], "float32");
+      return tf.tensor2d(oh, [labels.length, k], "float32");
     }
-    return { x, y };
+    return null;
+  }
+
+  /**
+   * The decoder of whole batches for an epoch of `order`, or null when the
+   * epoch goes image by image: no native engine or C API, `workers: 0`,
+   * `onBadFile: "skip"` (a skipped image shifts the later batches), a
+   * single image.
+   */
+  #batchDecoder(order: number[]): GraphDecoder | null {
+    if ((this.#opts.onBadFile ?? "error") !== "error") return null;
+    const { graph } = this.#decoding(order.length);
+    return graph;
+  }
+
+  /**
+   * One batch of the images `group` (indices into `filePaths`) decoded in
+   * one graph run ({@linkcode GraphDecoder.decodeBatch}) into a buffer of
+   * `buffers` or a new one, filling the cache in use; image by image instead (the per-image pipeline, which names a
+   * bad file) when the cache holds any of them, a file cannot be read or is
+   * of a format TensorFlow does not decode, or the batch run fails.
+   */
+  async #graphBatch(
+    group: number[],
+    dec: GraphDecoder,
+    buffers: (Float32Array | Uint8Array)[],
+  ): Promise<Batch> {
+    const paths = this.filePaths;
+    const mode = this.#opts.cache ?? false;
+    const oneByOne = async () => {
+      const items: { index: number; source: Source }[] = [];
+      for await (const it of this.#items(group)) items.push(it);
+      return await this.#makeBatch(items);
+    };
+    if (mode !== false && group.some((i) => this.#cached(paths[i], false))) return oneByOne();
+    const images: BatchImage[] = [];
+    const limit = this.#opts.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
+    for (const i of group) {
+      // the header only (TensorFlow reads the file): format, size, pixel limit
+      const head = readHead(paths[i]);
+      if (!head || !nativeFormat(head)) return oneByOne();
+      let dims = headerSize(head);
+      if (!dims && sniffFormat(head) === "jpeg") {
+        // a frame header beyond the first 64 KB (a large EXIF block)
+        try {
+          dims = headerSize(Deno.readFileSync(paths[i]));
+        } catch {
+          return oneByOne();
+        }
+      }
+      if (head.length === 0 || (dims && dims.width * dims.height > limit)) return oneByOne();
+      images.push({ file: paths[i], width: dims?.width, height: dims?.height });
+    }
+    const [h, w] = this.imageSize;
+    const per = h * w * this.channels;
+    const shape: [number, number, number, number] = [group.length, h, w, this.channels];
+    // a buffer of an earlier batch whose tensor has its own copy, else a new
+    // one (taken once the images are decoded: earlier batches are done by then)
+    let into: Float32Array | Uint8Array | null = null;
+    const target = () => {
+      const k = buffers.findIndex((b) => b.length === group.length * per);
+      into = k >= 0
+        ? buffers.splice(k, 1)[0]
+        : mode === false
+        ? new Float32Array(group.length * per)
+        : new Uint8Array(group.length * per);
+      return into;
+    };
+    if (!(await dec.decodeBatch(images, this.#spec, target)) || !into) return oneByOne();
+    if (mode !== false) {
+      group.forEach((i, j) => {
+        if (mode === "disk") this.diskCache!.stats.misses++;
+        const px = (into as Uint8Array).subarray(j * per, (j + 1) * per);
+        // the memory cache keeps its pixels: a copy of them
+        this.#store(paths[i], mode === "memory" ? px.slice() : px);
+      });
+    }
+    let x: tf.Tensor4D;
+    let free = true;
+    if (mode === false) [x, free] = float32Tensor(into as Float32Array, shape, true);
+    else {
+      x = floatTensor(into as Uint8Array, shape);
+      free = nativeBackend() !== null;
+    }
+    if (free && buffers.length < 2) buffers.push(into);
+    return { x, y: this.#labelTensor(group) };
   }
 
   /** Iterates one epoch of batches (a new shuffled order on each pass). */
@@ -873,8 +1037,51 @@ export class ImageDataset implements BatchDataset {
       step++;
       return batch;
     };
-    // each decoded image goes straight to its place in its batch
     const order = this.order(epoch);
+    const dec = this.#batchDecoder(order);
+    if (dec) {
+      // whole batches, each one graph run, `prefetch` of them ahead
+      const groups: number[][] = [];
+      for (let i = 0; i < order.length; i += bs) groups.push(order.slice(i, i + bs));
+      const ahead = Math.max(1, this.#opts.prefetch ?? 2);
+      const queue: Promise<Batch>[] = [];
+      // batch buffers free again (their tensors hold copies), for later batches
+      const buffers: (Float32Array | Uint8Array)[] = [];
+      let k = 0;
+      const start = () => {
+        while (queue.length < ahead && k < groups.length) {
+          const p = this.#graphBatch(groups[k++], dec, buffers);
+          p.catch(() => {}); // handled when its turn comes
+          queue.push(p);
+        }
+      };
+      try {
+        start();
+        while (queue.length > 0) {
+          let batch = await queue.shift()!;
+          start();
+          if (map) {
+            const input = batch;
+            batch = map(input, { epoch, step });
+            if (batch.x !== input.x) input.x.dispose();
+            if (input.y && batch.y !== input.y) input.y.dispose();
+          }
+          step++;
+          yield batch;
+        }
+      } finally {
+        // batches made ahead that nobody will take
+        k = groups.length;
+        for (const p of queue) {
+          p.then((b) => {
+            b.x.dispose();
+            b.y?.dispose();
+          }, () => {});
+        }
+      }
+      return;
+    }
+    // each decoded image goes straight to its place in its batch
     const [h, w] = this.imageSize;
     const mode = this.#opts.cache ?? false;
     const slots = new BatchSlots(

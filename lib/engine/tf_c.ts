@@ -39,7 +39,16 @@ export function libtensorflowPath(): string {
 }
 
 /** TensorFlow data types (`TF_DataType`) used here. */
-export const DT = { FLOAT: 1, INT32: 3, INT64: 9, BOOL: 10, RESOURCE: 20 } as const;
+export const DT = {
+  FLOAT: 1,
+  DOUBLE: 2,
+  INT32: 3,
+  UINT8: 4,
+  STRING: 7,
+  INT64: 9,
+  BOOL: 10,
+  RESOURCE: 20,
+} as const;
 
 /** One output of a graph operation (`TF_Output`). */
 export interface Output {
@@ -113,6 +122,29 @@ const SYMBOLS = {
     result: "void",
     nonblocking: false,
   },
+  // the same function on a thread of Deno's blocking pool: the calling
+  // thread stays free while TensorFlow runs the graph
+  TF_SessionRunAsync: {
+    name: "TF_SessionRun",
+    parameters: [
+      "pointer",
+      "pointer",
+      "pointer",
+      "pointer",
+      "i32",
+      "pointer",
+      "pointer",
+      "i32",
+      "pointer",
+      "i32",
+      "pointer",
+      "pointer",
+    ],
+    result: "void",
+    nonblocking: true,
+  },
+  TF_StringInit: { parameters: ["pointer"], result: "void" },
+  TF_StringAssignView: { parameters: ["pointer", "buffer", "usize"], result: "pointer" },
   TF_AllocateTensor: { parameters: ["i32", "buffer", "i32", "usize"], result: "pointer" },
   TF_TensorData: { parameters: ["pointer"], result: "pointer" },
   TF_TensorByteSize: { parameters: ["pointer"], result: "usize" },
@@ -335,6 +367,67 @@ export class Graph {
     return new kind(view.slice(0));
   }
 
+  /**
+   * A TF_STRING scalar host tensor that views `bytes` (no copy): `bytes` must
+   * stay alive, unchanged, until the tensor is deleted (the caller deletes it).
+   */
+  stringView(bytes: Uint8Array): Deno.PointerValue {
+    const t = this.#s.TF_AllocateTensor(DT.STRING, new BigInt64Array(0), 0, 24n);
+    const str = this.#s.TF_TensorData(t);
+    this.#s.TF_StringInit(str);
+    this.#s.TF_StringAssignView(str, bytes as Uint8Array<ArrayBuffer>, BigInt(bytes.length));
+    return t;
+  }
+
+  /**
+   * A TF_STRING host tensor of `list.length` elements, element i viewing
+   * `list[i]` (no copy; each must stay alive, unchanged, until the tensor is
+   * deleted; the caller deletes it).
+   */
+  stringViews(list: readonly Uint8Array[]): Deno.PointerValue {
+    const t = this.#s.TF_AllocateTensor(
+      DT.STRING,
+      new BigInt64Array([BigInt(list.length)]),
+      1,
+      BigInt(24 * list.length),
+    );
+    const base = this.#s.TF_TensorData(t);
+    list.forEach((bytes, i) => {
+      const str = Deno.UnsafePointer.offset(base!, 24 * i);
+      this.#s.TF_StringInit(str);
+      this.#s.TF_StringAssignView(str, bytes as Uint8Array<ArrayBuffer>, BigInt(bytes.length));
+    });
+    return t;
+  }
+
+  /**
+   * A view of a host tensor's memory (no copy), as `kind`: valid only until
+   * the tensor is deleted.
+   */
+  view<T extends Float32Array | Uint8Array | Int32Array>(
+    t: Deno.PointerValue,
+    kind: { new (b: ArrayBuffer): T },
+  ): T {
+    const n = Number(this.#s.TF_TensorByteSize(t));
+    if (n === 0) return new kind(new ArrayBuffer(0));
+    return new kind(Deno.UnsafePointerView.getArrayBuffer(this.#s.TF_TensorData(t)!, n));
+  }
+
+  /**
+   * Copies a host tensor's bytes into `into` (whose byte length must be the
+   * tensor's) with one memcpy.
+   */
+  copyTensor(t: Deno.PointerValue, into: ArrayBufferView): void {
+    const n = Number(this.#s.TF_TensorByteSize(t));
+    if (n !== into.byteLength) {
+      throw new Error(`copyTensor: the tensor has ${n} bytes, the destination ${into.byteLength}`);
+    }
+    if (n === 0) return;
+    new Deno.UnsafePointerView(this.#s.TF_TensorData(t)!).copyInto(
+      new Uint8Array(into.buffer as ArrayBuffer, into.byteOffset, n),
+    );
+  }
+
   /** Frees a host tensor. */
   deleteTensor(t: Deno.PointerValue): void {
     this.#s.TF_DeleteTensor(t);
@@ -413,6 +506,49 @@ export class Session {
       throw new Error(`Session.run: ${msg}`);
     }
     return [...values.subarray(0, fetches.length)].map((v) => Deno.UnsafePointer.create(v));
+  }
+
+  /**
+   * Like {@linkcode run} without targets, on another thread: this thread is
+   * free while TensorFlow runs the graph, and several runs may be in flight
+   * at once (a TensorFlow session is thread-safe). Feed tensors must stay
+   * alive until the promise settles.
+   */
+  async runAsync(
+    feeds: readonly [Output, Deno.PointerValue][],
+    fetches: readonly Output[],
+  ): Promise<Deno.PointerValue[]> {
+    if (this.#closed) throw new Error("Session.runAsync: the session is closed");
+    const s = this.s;
+    // everything the call reads stays referenced here until it returns
+    const feedOuts = outputs(feeds.map(([o]) => o));
+    const feedValues = pointers(feeds.map(([, t]) => t));
+    const fetchOuts = outputs(fetches);
+    const values = new BigUint64Array(Math.max(1, fetches.length));
+    const status = s.TF_NewStatus();
+    try {
+      await s.TF_SessionRunAsync(
+        this.handle,
+        null,
+        Deno.UnsafePointer.of(feedOuts),
+        Deno.UnsafePointer.of(feedValues),
+        feeds.length,
+        Deno.UnsafePointer.of(fetchOuts),
+        Deno.UnsafePointer.of(values),
+        fetches.length,
+        null,
+        0,
+        null,
+        status,
+      );
+      if (s.TF_GetCode(status) !== 0) {
+        const msg = Deno.UnsafePointerView.getCString(s.TF_Message(status)!);
+        throw new Error(`Session.run: ${msg}`);
+      }
+      return [...values.subarray(0, fetches.length)].map((v) => Deno.UnsafePointer.create(v));
+    } finally {
+      s.TF_DeleteStatus(status);
+    }
   }
 
   /** Closes and frees the session (its variables go with it). */
