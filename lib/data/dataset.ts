@@ -1015,19 +1015,53 @@ export class ImageDataset implements BatchDataset {
     return { x, y: this.#labelTensor(group) };
   }
 
+  /**
+   * The batches of `order` (indices into `filePaths`), each decoded in one
+   * graph run ({@linkcode #graphBatch}), `prefetch` of them in flight ahead
+   * of the consumer; batches made ahead that nobody takes are disposed.
+   */
+  async *#graphBatches(order: number[], dec: GraphDecoder): AsyncGenerator<Batch> {
+    const bs = this.batchSize ?? 1;
+    const groups: number[][] = [];
+    for (let i = 0; i < order.length; i += bs) groups.push(order.slice(i, i + bs));
+    const ahead = Math.max(1, this.#opts.prefetch ?? 2);
+    const queue: Promise<Batch>[] = [];
+    // batch buffers free again (their tensors hold copies), for later batches
+    const buffers: (Float32Array | Uint8Array)[] = [];
+    let k = 0;
+    const start = () => {
+      while (queue.length < ahead && k < groups.length) {
+        const p = this.#graphBatch(groups[k++], dec, buffers);
+        p.catch(() => {}); // handled when its turn comes
+        queue.push(p);
+      }
+    };
+    try {
+      start();
+      while (queue.length > 0) {
+        const batch = await queue.shift()!;
+        start();
+        yield batch;
+      }
+    } finally {
+      k = groups.length;
+      for (const p of queue) {
+        p.then((b) => {
+          b.x.dispose();
+          b.y?.dispose();
+        }, () => {});
+      }
+    }
+  }
+
   /** Iterates one epoch of batches (a new shuffled order on each pass). */
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
     const epoch = this.#epoch++;
     const bs = this.batchSize ?? 1;
     const map = this.#opts.map;
     let step = 0;
-    let pending: { index: number; source: Source }[] = [];
-    const scratch = { bytes: null as Uint8Array | null };
-    // batch buffers whose tensors were made, for later batches of this epoch
-    const spare: SharedArrayBuffer[] = [];
-    const emit = async (): Promise<Batch> => {
-      let batch = await this.#makeBatch(pending, scratch, spare);
-      pending = [];
+    // the `map` hook, then the step count
+    const mapped = (batch: Batch): Batch => {
       if (map) {
         const input = batch;
         batch = map(input, { epoch, step });
@@ -1040,47 +1074,18 @@ export class ImageDataset implements BatchDataset {
     const order = this.order(epoch);
     const dec = this.#batchDecoder(order);
     if (dec) {
-      // whole batches, each one graph run, `prefetch` of them ahead
-      const groups: number[][] = [];
-      for (let i = 0; i < order.length; i += bs) groups.push(order.slice(i, i + bs));
-      const ahead = Math.max(1, this.#opts.prefetch ?? 2);
-      const queue: Promise<Batch>[] = [];
-      // batch buffers free again (their tensors hold copies), for later batches
-      const buffers: (Float32Array | Uint8Array)[] = [];
-      let k = 0;
-      const start = () => {
-        while (queue.length < ahead && k < groups.length) {
-          const p = this.#graphBatch(groups[k++], dec, buffers);
-          p.catch(() => {}); // handled when its turn comes
-          queue.push(p);
-        }
-      };
-      try {
-        start();
-        while (queue.length > 0) {
-          let batch = await queue.shift()!;
-          start();
-          if (map) {
-            const input = batch;
-            batch = map(input, { epoch, step });
-            if (batch.x !== input.x) input.x.dispose();
-            if (input.y && batch.y !== input.y) input.y.dispose();
-          }
-          step++;
-          yield batch;
-        }
-      } finally {
-        // batches made ahead that nobody will take
-        k = groups.length;
-        for (const p of queue) {
-          p.then((b) => {
-            b.x.dispose();
-            b.y?.dispose();
-          }, () => {});
-        }
-      }
+      for await (const batch of this.#graphBatches(order, dec)) yield mapped(batch);
       return;
     }
+    let pending: { index: number; source: Source }[] = [];
+    const scratch = { bytes: null as Uint8Array | null };
+    // batch buffers whose tensors were made, for later batches of this epoch
+    const spare: SharedArrayBuffer[] = [];
+    const emit = async (): Promise<Batch> => {
+      const batch = await this.#makeBatch(pending, scratch, spare);
+      pending = [];
+      return mapped(batch);
+    };
     // each decoded image goes straight to its place in its batch
     const [h, w] = this.imageSize;
     const mode = this.#opts.cache ?? false;
