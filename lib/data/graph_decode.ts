@@ -144,6 +144,16 @@ export class GraphDecoder {
     return decoders.get(key)!;
   }
 
+  /** Images decoded and declined by every decoder of this process, summed. */
+  static totals(): { decoded: number; declined: number } {
+    const t = { decoded: 0, declined: 0 };
+    for (const d of decoders.values()) {
+      t.decoded += d?.stats.decoded ?? 0;
+      t.declined += d?.stats.declined ?? 0;
+    }
+    return t;
+  }
+
   /** Builds the graph and its session (see {@linkcode GraphDecoder.shared}). */
   constructor(kind: GraphDecodeKind, threads: number) {
     if (!(Number.isInteger(threads) && threads > 0)) {

@@ -22,7 +22,7 @@ import process from "node:process";
 import { parseCommandLine } from "../cli.ts";
 import sharp from "sharp";
 import { ROOT } from "../../lib/config/mod.ts";
-import { imageDatasetFromDirectory } from "../../lib/data/mod.ts";
+import { GraphDecoder, imageDatasetFromDirectory } from "../../lib/data/mod.ts";
 // @ts-types="../../lib/data/native_decode.d.ts"
 import type { RawBinding } from "../../lib/data/native_decode.js";
 import { initEngine, nativeBackend } from "../../lib/engine/mod.ts";
@@ -47,7 +47,7 @@ export interface BenchLoaderOptions {
    * ~1.32 s instead of ~0.65; docs/loader.md).
    */
   repeats?: number;
-  /** Decode workers of our loader (default: the loader's default, one per core, none on one). */
+  /** Decode threads of our loader (`workers`; default: the loader's, one per core). */
   workers?: number;
 }
 
@@ -96,6 +96,8 @@ interface Pass {
   seconds: number;
   cpuSeconds: number;
   peakRssMb: number;
+  /** Ours: images decoded in TensorFlow graph runs (lib/data/graph_decode.ts). */
+  graphImages?: number;
 }
 
 /** Options of one pass of our loader (run in a child process by {@linkcode benchLoader}). */
@@ -135,7 +137,13 @@ async function oursInProcess(o: OursPass): Promise<Pass> {
     }
     const seconds = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(c0);
-    return { images: n, seconds, cpuSeconds: (c.user + c.system) / 1e6, peakRssMb: peak / 2 ** 20 };
+    return {
+      images: n,
+      seconds,
+      cpuSeconds: (c.user + c.system) / 1e6,
+      peakRssMb: peak / 2 ** 20,
+      graphImages: GraphDecoder.totals().decoded,
+    };
   } finally {
     clearInterval(timer);
   }
@@ -309,8 +317,14 @@ export async function benchLoader(options: BenchLoaderOptions = {}): Promise<voi
       "1 core",
     );
     const k = rate(kerasAll);
+    const how = (p: Pass) =>
+      p.graphImages === p.images
+        ? "every image in TensorFlow graph runs"
+        : `${p.graphImages ?? 0} of ${p.images} images in graph runs`;
     console.log(
-      `loader_ours_img_per_s: ${fmt(rate(ourAll))}  (peak RSS ${ourAll.peakRssMb.toFixed(0)} MB)`,
+      `loader_ours_img_per_s: ${fmt(rate(ourAll))}  (peak RSS ${ourAll.peakRssMb.toFixed(0)} MB; ${
+        how(ourAll)
+      })`,
     );
     console.log(
       `loader_keras_img_per_s: ${fmt(k)}  (peak RSS ${kerasAll.peakRssMb.toFixed(0)} MB)`,
@@ -323,7 +337,7 @@ export async function benchLoader(options: BenchLoaderOptions = {}): Promise<voi
       }` +
         "  (CPU time of the timed pass, all threads, per image: what a busy machine cannot hide)",
     );
-    console.log(`loader_ours_1core_img_per_s: ${fmt(rate(ourOne))}`);
+    console.log(`loader_ours_1core_img_per_s: ${fmt(rate(ourOne))}  (${how(ourOne)})`);
     console.log(`loader_keras_1core_img_per_s: ${fmt(rate(kerasOne))}`);
     console.log(`loader_1core_ratio_vs_keras: ${(rate(ourOne) / rate(kerasOne)).toFixed(2)}`);
     console.log(`loader_scaling_${cores}_vs_1_cores: ${(rate(ourAll) / rate(ourOne)).toFixed(2)}`);
