@@ -1,7 +1,7 @@
 /**
  * lib/data/graph_decode.ts on the native engine: whole batches decoded in one
  * TensorFlow graph run equal the images decoded one at a time (through the
- * graph, and through the eager C API on the main thread); a bad file in a
+ * graph, on another thread or this one, and eagerly through the addon); a bad file in a
  * batch sends the batch back to the image-by-image path, which names it; the
  * batch path keeps `prefetch` batches ahead of the consumer and no more; the
  * disk cache fills from it.
@@ -9,17 +9,15 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
 import { classTree, encode, pixelsOf } from "./data_fixtures.ts";
-import {
-  DECODE_LIBRARY,
-  GraphDecoder,
-  imageDatasetFromDirectory,
-  type LoadOptions,
-} from "../lib/data/mod.ts";
-import { initEngine, tf } from "../lib/engine/mod.ts";
+import { GraphDecoder, imageDatasetFromDirectory, type LoadOptions } from "../lib/data/mod.ts";
+import { initEngine, nativeBackend, tf } from "../lib/engine/mod.ts";
 // @ts-types="../lib/data/native_decode.d.ts"
-import type { DecodeSpec } from "../lib/data/native_decode.js";
-// @ts-types="../lib/data/tf_capi.d.ts"
-import { decodeResizeInto, openTensorFlow } from "../lib/data/tf_capi.js";
+import {
+  decodeResizeNative,
+  type DecodeSpec,
+  type RawBinding,
+  toUint8,
+} from "../lib/data/native_decode.js";
 
 await initEngine({ quiet: true });
 
@@ -53,11 +51,11 @@ const specOf = (o: Partial<DecodeSpec>): DecodeSpec => ({
   ...o,
 });
 
-Deno.test("GraphDecoder.decodeBatch equals one image at a time, through the graph and the eager C API", async () => {
+Deno.test("GraphDecoder.decodeBatch equals one image at a time, through the graph and eagerly through the addon", async () => {
   const root = await tree();
   try {
     const ds = await imageDatasetFromDirectory(root, { shuffle: false, verbose: false });
-    const capi = openTensorFlow(DECODE_LIBRARY);
+    const binding = nativeBackend()!.binding as unknown as RawBinding;
     const { headerSize } = await import("../lib/data/image_format.js");
     for (
       const o of [
@@ -93,8 +91,12 @@ Deno.test("GraphDecoder.decodeBatch equals one image at a time, through the grap
           const bytes = Deno.readFileSync(file);
           const one = make(per);
           assert(await dec.decode(bytes, spec, file, one), `${file} (${what})`);
-          const eager = make(per);
-          decodeResizeInto(capi, bytes, spec, file, eager);
+          // the eager path: the same ops one by one through the addon
+          const f32 = decodeResizeNative(binding, bytes, spec, file);
+          const eager = round ? toUint8(f32) : f32;
+          const sync = make(per);
+          assert(dec.decodeSync(bytes, spec, file, sync), `${file} (${what}): sync`);
+          assertEquals([...sync], [...one], `${file} (${what}): sync vs async`);
           assertEquals([...one], [...eager], `${file} (${what}): graph vs eager`);
           assertEquals(
             [...batch.subarray(i * per, (i + 1) * per)],

@@ -359,7 +359,7 @@ treeTest(
   async (root) => {
     // TensorFlow's DecodeImage + ResizeBilinear / ResizeNearestNeighbor, as Keras runs
     // them, after smart_resize's crop or before resize_with_pad's padding, 1, 3 and 4
-    // channels, through TensorFlow's C API (tf_capi.js): on the main thread (workers 0)
+    // channels: on the main thread (workers 0), in TensorFlow graph runs
     // and in workers (workers 2)
     const configs: { channels: 1 | 3 | 4; size: [number, number]; opts: Opts; only?: string[] }[] =
       [
@@ -398,22 +398,18 @@ treeTest(
     for (const [j, cfg] of configs.entries()) {
       const files = filesOf(cfg);
       const { images } = results[j];
-      // main thread; whole batches in one graph run; one graph run per image
-      // (`onBadFile: "skip"` goes image by image); worker threads (no graph)
+      // main thread (one graph run per image there); whole batches in one
+      // graph run; one graph run per image elsewhere (`onBadFile: "skip"` goes
+      // image by image); worker threads (the addon's eager ops, no graph)
       const paths = [
-        { name: "main thread", opts: { workers: 0 } },
+        { name: "main thread", opts: { workers: 0 }, graph: true },
         { name: "graph batches", opts: { workers: 2 }, graph: true },
         { name: "graph per image", opts: { workers: 2, onBadFile: "skip" as const }, graph: true },
         { name: "worker threads", opts: { workers: 2 }, env: { ACMC_DECODE_GRAPH: "0" } },
       ];
       for (const path of paths) {
         for (const [k, v] of Object.entries(path.env ?? {})) Deno.env.set(k, v);
-        const dec = GraphDecoder.shared({
-          channels: cfg.channels,
-          interpolation: cfg.opts.interpolation ?? "bilinear",
-          round: false,
-        }, 2)!;
-        const before = dec.stats.decoded;
+        const before = GraphDecoder.totals().decoded;
         const ds = datasetFromFiles(files, null, [], {
           batchSize: 7,
           imageSize: cfg.size,
@@ -440,7 +436,7 @@ treeTest(
         }
         assertEquals(i, files.length);
         for (const k of Object.keys(path.env ?? {})) Deno.env.delete(k);
-        const byGraph = dec.stats.decoded - before;
+        const byGraph = GraphDecoder.totals().decoded - before;
         if (path.graph) assertEquals(byGraph, files.length, `${what}: decoded in graph runs`);
         else assertEquals(byGraph, 0, `${what}: no graph run`);
       }

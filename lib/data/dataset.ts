@@ -30,10 +30,8 @@ import {
   imageHeader,
 } from "./decode.ts";
 import { type Interpolation, resizeImage } from "./resize.ts";
-import { DECODE_ADDON, DECODE_LIBRARY, DecodePool } from "./decode_pool.ts";
+import { DECODE_ADDON, DecodePool } from "./decode_pool.ts";
 import { type BatchImage, GraphDecoder } from "./graph_decode.ts";
-// @ts-types="./tf_capi.d.ts"
-import { decodeResizeInto, openTensorFlow, type TensorFlowCApi } from "./tf_capi.js";
 import { BatchSlots, wholeBatch } from "./batch_slots.ts";
 // @ts-types="./image_format.d.ts"
 import { headerSize, sniffFormat } from "./image_format.js";
@@ -299,27 +297,6 @@ function epochSeed(seed: number, epoch: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-let hereApi: TensorFlowCApi | null | undefined;
-
-/**
- * TensorFlow's C API on this thread (tf_capi.js), opened on first use; null
- * on the pure-JS engine, with `ACMC_DECODE_CAPI=0`, or where the FFI is not
- * allowed (then the addon's binding decodes here).
- */
-function capiHere(): TensorFlowCApi | null {
-  if (hereApi === undefined) {
-    hereApi = null;
-    if (nativeBackend() && Deno.env.get("ACMC_DECODE_CAPI") !== "0") {
-      try {
-        hereApi = openTensorFlow(DECODE_LIBRARY);
-      } catch {
-        hereApi = null;
-      }
-    }
-  }
-  return hereApi;
-}
-
 /** Bytes of a file's start that {@linkcode readHead} reads. */
 const HEAD_BYTES = 65536;
 const headBuffer = new Uint8Array(HEAD_BYTES);
@@ -527,7 +504,7 @@ export class ImageDataset implements BatchDataset {
       throw new Error(`\`workers\` must be a non-negative integer, received: ${n}`);
     }
     if (n === 0) return { graph: null, threads: 0 };
-    if (Deno.env.get("ACMC_DECODE_GRAPH") !== "0" && Deno.env.get("ACMC_DECODE_CAPI") !== "0") {
+    if (Deno.env.get("ACMC_DECODE_GRAPH") !== "0") {
       const graph = GraphDecoder.shared(
         {
           channels: this.channels as 1 | 3 | 4,
@@ -578,7 +555,7 @@ export class ImageDataset implements BatchDataset {
         const [h, w] = this.imageSize;
         const n = h * w * this.channels;
         const dst = into ?? (round ? new Uint8Array(n) : new Float32Array(n));
-        // false: a failed run; decoded again below, which names what is wrong
+        // false: a crop or pad without the header's size (decoded below)
         if (await via.decode(bytes, spec, path, dst)) out = dst;
       }
     }
@@ -632,15 +609,21 @@ export class ImageDataset implements BatchDataset {
   }
 
   /**
-   * Decodes and resizes `path` on this thread, synchronously, through
-   * TensorFlow's C API (into `into` when given): float32, or rounded uint8
-   * with a cache. Null where that path does not apply (no C API here, or a
-   * format it leaves to decode.ts); the caches are not filled.
+   * Decodes and resizes `path` on this thread, synchronously, in one graph
+   * run (GraphDecoder.decodeSync; into `into` when given): float32, or
+   * rounded uint8 with a cache. Null where that path does not apply (no
+   * TensorFlow C API here, a format it leaves to decode.ts, a crop or pad
+   * without the header's size); the caches are not filled.
    * @throws {ImageDecodeError} naming the file.
    */
   #decodeHere(path: string, into?: Float32Array | Uint8Array): Float32Array | Uint8Array | null {
-    const capi = capiHere();
-    if (!capi) return null;
+    if (!nativeBackend() || Deno.env.get("ACMC_DECODE_GRAPH") === "0") return null;
+    const round = (this.#opts.cache ?? false) !== false;
+    const dec = GraphDecoder.shared(
+      { channels: this.channels as 1 | 3 | 4, interpolation: this.#spec.interpolation, round },
+      navigator.hardwareConcurrency ?? 1,
+    );
+    if (!dec) return null;
     let bytes: Uint8Array;
     try {
       bytes = Deno.readFileSync(path);
@@ -650,10 +633,8 @@ export class ImageDataset implements BatchDataset {
     if (!nativeFormat(bytes)) return null;
     const [h, w] = this.imageSize;
     const n = h * w * this.channels;
-    const out = into ??
-      ((this.#opts.cache ?? false) === false ? new Float32Array(n) : new Uint8Array(n));
-    decodeResizeInto(capi, bytes, this.#spec, path, out);
-    return out;
+    const out = into ?? (round ? new Uint8Array(n) : new Float32Array(n));
+    return dec.decodeSync(bytes, this.#spec, path, out) ? out : null;
   }
 
   /**
@@ -778,7 +759,7 @@ export class ImageDataset implements BatchDataset {
           continue;
         }
         if (!graph && nWorkers > 0 && !pool) {
-          pool = DecodePool.shared(nWorkers, DECODE_ADDON, DECODE_LIBRARY);
+          pool = DecodePool.shared(nWorkers, DECODE_ADDON);
         }
         const into = slots?.slot(position);
         const via = graph ?? pool;

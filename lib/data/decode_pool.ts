@@ -1,8 +1,9 @@
 /**
  * The decode worker threads (decode_worker.js), each with its own copy of the
- * native addon: TensorFlow's decode and resize kernels run synchronously on
- * the thread that calls them, so workers are how a first pass uses every
- * core, as tf.data's parallel map does for Keras.
+ * native addon: the loader's fallback where graph_decode.ts cannot run (no
+ * FFI permission for TensorFlow's C API) or with `ACMC_DECODE_GRAPH=0`. The
+ * addon's decode and resize kernels run synchronously on the thread that
+ * calls them, so workers are how such a first pass uses every core.
  *
  * One pool per process ({@linkcode DecodePool.shared}), grown on demand and
  * kept between epochs and datasets (starting a worker and its TensorFlow
@@ -28,29 +29,20 @@ type Pending = {
   into?: Pixels;
 };
 type Reply =
-  | { ready: boolean; error?: string; via?: "capi" | "addon" }
+  | { ready: boolean; error?: string }
   | { id: number; data?: Pixels; error?: string; file?: string; fallback?: boolean };
 
 let shared: DecodePool | null = null;
 
 /** The native addon a decode worker loads where TensorFlow's C API cannot be reached. */
 export const DECODE_ADDON: string = join(NATIVE_PACKAGE_DIR, "lib", "napi-v8", "tfjs_binding.node");
-/** The libtensorflow that addon links, whose C API the decode workers call (tf_capi.js). */
-export const DECODE_LIBRARY: string = join(
-  NATIVE_PACKAGE_DIR,
-  "deps",
-  "lib",
-  "libtensorflow_cc.so.2",
-);
 
 /** Decodes files in worker threads, least busy first. */
 export class DecodePool {
   #addon: string;
-  #lib: string | undefined;
   #workers: Worker[] = [];
   #busy: number[] = [];
   #ready: Promise<boolean>[] = [];
-  #via: ("capi" | "addon" | null)[] = [];
   #pending = new Map<number, Pending>();
   /** The batch buffer each worker last received (decode_worker.js keeps it). */
   #sent: (ArrayBufferLike | null)[] = [];
@@ -59,24 +51,19 @@ export class DecodePool {
   #target = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  /**
-   * The process' pool, with at least `n` workers calling TensorFlow's C API
-   * in the library at `libPath` (tf_capi.js), or, without it or where that
-   * fails, loading the addon at `addonPath`.
-   */
-  static shared(n: number, addonPath: string, libPath?: string): DecodePool {
-    if (!shared || shared.#addon !== addonPath || shared.#lib !== libPath) {
+  /** The process' pool, with at least `n` workers loading the addon at `addonPath`. */
+  static shared(n: number, addonPath: string): DecodePool {
+    if (!shared || shared.#addon !== addonPath) {
       shared?.close();
-      shared = new DecodePool(0, addonPath, libPath);
+      shared = new DecodePool(0, addonPath);
     }
     shared.grow(n);
     return shared;
   }
 
   /** Starts `n` workers (see {@linkcode DecodePool.shared}). */
-  constructor(n: number, addonPath: string, libPath?: string) {
+  constructor(n: number, addonPath: string) {
     this.#addon = addonPath;
-    this.#lib = libPath;
     this.grow(n);
   }
 
@@ -110,7 +97,6 @@ export class DecodePool {
     w.on("message", (r: Reply) => {
       if ("ready" in r) {
         if (!r.ready) this.#busy[i] = Number.POSITIVE_INFINITY;
-        this.#via[i] = r.ready ? r.via ?? "addon" : null;
         onReady(r.ready);
         return;
       }
@@ -135,26 +121,16 @@ export class DecodePool {
       this.#busy[i] = Number.POSITIVE_INFINITY; // never pick it again
       w.unref();
     });
-    w.postMessage({ init: this.#addon, lib: this.#lib });
+    w.postMessage({ init: this.#addon });
     w.unref();
     this.#workers.push(w);
     this.#busy.push(0);
     this.#sent.push(null);
-    this.#via.push(null);
   }
 
   /** Resolves to true once some worker has loaded the addon, false when none could. */
   async ready(): Promise<boolean> {
     return (await Promise.all(this.#ready)).some(Boolean);
-  }
-
-  /**
-   * How each worker reaches TensorFlow's kernels, once ready: `"capi"`
-   * (TensorFlow's C API through Deno's FFI, tf_capi.js), `"addon"` (its own
-   * copy of the addon's binding), or null (not ready, or it failed to load).
-   */
-  get via(): ("capi" | "addon" | null)[] {
-    return [...this.#via];
   }
 
   /** Threads in the pool. */
@@ -212,7 +188,6 @@ export class DecodePool {
     this.#workers = [];
     this.#busy = [];
     this.#sent = [];
-    this.#via = [];
     this.#ready = [];
     if (shared === this) shared = null;
   }

@@ -1,15 +1,14 @@
 /**
- * Worker thread entry of DecodePool (decode_pool.ts): decodes + resizes files
- * with TensorFlow's kernels in an eager context of its own (the ops run
- * synchronously on the calling thread), through TensorFlow's C API with
- * Deno's FFI (tf_capi.js), or, where that cannot load (or
- * `ACMC_DECODE_CAPI=0`), through its own copy of the native addon's binding
- * (native_decode.js). Plain JavaScript importing only JavaScript, so a worker
- * starts in ~0.1 s even under `deno test` (which type-checks TypeScript
- * worker graphs each time).
+ * Worker thread entry of DecodePool (decode_pool.ts), the loader's fallback
+ * where TensorFlow's C API cannot be reached (graph_decode.ts needs Deno's
+ * FFI) or with `ACMC_DECODE_GRAPH=0`: decodes + resizes files with
+ * TensorFlow's kernels through its own copy of the native addon's binding
+ * (native_decode.js; the ops run synchronously on the calling thread). Plain
+ * JavaScript importing only JavaScript, so a worker starts in ~0.1 s even
+ * under `deno test` (which type-checks TypeScript worker graphs each time).
  *
- * Messages: `{init: addonPath, lib: libtensorflowPath}` first (reply
- * `{ready: true, via: "capi" | "addon"}` or `{ready: false, error}`), then
+ * Messages: `{init: addonPath}` first (reply `{ready: true}` or
+ * `{ready: false, error}`), then
  * `{id, path, spec, round, into}`; replies
  * `{id, data}` (float32, or uint8 rounded when `round`; transferred), or
  * `{id}` when the pixels went into `into`, `{id, error, file}`, or
@@ -29,13 +28,10 @@ import { createRequire } from "node:module";
 import { parentPort } from "node:worker_threads";
 import { ImageDecodeError } from "./image_format.js";
 import { decodeResizeNative, nativeFormat, toUint8 } from "./native_decode.js";
-import { decodeResizeInto, openTensorFlow } from "./tf_capi.js";
 
 const port = /** @type {any} */ (parentPort);
 /** The binding (RawBinding in native_decode.d.ts), once loaded. */
 let binding = null;
-/** TensorFlow's C API and this thread's eager context (tf_capi.js), once loaded. */
-let capi = null;
 /** The SharedArrayBuffer of the batch being filled (see `into` above). */
 let batch = null;
 
@@ -54,15 +50,8 @@ function free(x) {
 port.on("message", (/** @type {any} */ m) => {
   if ("init" in m) {
     try {
-      if (m.lib && Deno.env.get("ACMC_DECODE_CAPI") !== "0") {
-        try {
-          capi = openTensorFlow(m.lib);
-        } catch {
-          capi = null; // no FFI here: the addon's binding
-        }
-      }
-      if (!capi) binding = createRequire(import.meta.url)(m.init);
-      port.postMessage({ ready: true, via: capi ? "capi" : "addon" });
+      binding = createRequire(import.meta.url)(m.init);
+      port.postMessage({ ready: true });
     } catch (err) {
       port.postMessage({ ready: false, error: String(err?.message ?? err) });
     }
@@ -77,19 +66,8 @@ port.on("message", (/** @type {any} */ m) => {
     } catch (err) {
       throw new ImageDecodeError(path, String(err?.message ?? err));
     }
-    if ((!binding && !capi) || !nativeFormat(bytes)) {
+    if (!binding || !nativeFormat(bytes)) {
       port.postMessage({ id, fallback: true });
-      return;
-    }
-    if (capi) {
-      const [h, w] = spec.size;
-      const n = h * w * spec.channels;
-      const type = round ? Uint8Array : Float32Array;
-      const dst = into ? new type(batch, into.byteOffset, into.length) : new type(n);
-      decodeResizeInto(capi, bytes, spec, path, dst);
-      free(bytes);
-      if (into) port.postMessage({ id });
-      else port.postMessage({ id, data: dst }, [dst.buffer]);
       return;
     }
     const out = decodeResizeNative(binding, bytes, spec, path);

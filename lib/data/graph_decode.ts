@@ -12,7 +12,7 @@
  * which a first pass of a few hundred images felt; docs/loader.md).
  *
  * The ops, attributes and arithmetic are those of the eager paths
- * (tf_capi.js, native_decode.js), so the pixels are Keras' exactly; uint8
+ * (native_decode.js), so the pixels are Keras' exactly; uint8
  * output (the caches' values) is rounded as `toUint8` does (`x + 0.5`,
  * truncated, in float64).
  *
@@ -27,7 +27,7 @@
  */
 import { DT, Graph, type GraphOutput, nativeBackend, type Session } from "../engine/mod.ts";
 // @ts-types="./image_format.d.ts"
-import { checkImageBytes, headerSize } from "./image_format.js";
+import { checkImageBytes, headerSize, ImageDecodeError } from "./image_format.js";
 // @ts-types="./native_decode.d.ts"
 import { aspectPlan, type DecodeSpec } from "./native_decode.js";
 
@@ -82,6 +82,20 @@ function sessionConfig(threads: number): Uint8Array {
     ...len(0x52, [0x98, 0x01, 0x01]), // rewrite_options (10) {disable_meta_optimizer (19)}
   ]); // field 10
   return new Uint8Array([...deviceCount, ...interOp, ...perSession, ...graphOptions]);
+}
+
+/** One image's run (see `GraphDecoder.decode`). */
+interface ImageJob {
+  feeds: [GraphOutput, Deno.PointerValue][];
+  fetches: GraphOutput[];
+  /** The header's size, when a crop or pad needed it (the decoded shape is checked against it). */
+  dims: { width: number; height: number } | null;
+  /** Values of the output image. */
+  size: number;
+  /** Throws the run's failure as an ImageDecodeError naming the file. */
+  fail(e: unknown): never;
+  /** Frees the feeds this run owns. */
+  free(): void;
 }
 
 /** The placeholders and outputs of a batch of `n` images. */
@@ -241,12 +255,13 @@ export class GraphDecoder {
   /**
    * Decodes `bytes` (the file `file`) and resizes them as `spec` says into
    * `out` (the image's length; Float32Array, or Uint8Array for a decoder
-   * built with `round`). Resolves true when done, false when this path
-   * cannot do it (the run failed, a crop or pad whose header gives no size,
-   * an image that pads to nothing): the caller then decodes it another way,
-   * which names what is wrong with the file. `bytes` must not change until
-   * the promise settles.
-   * @throws {ImageDecodeError} for an empty, unknown or too large image (header checks).
+   * built with `round`), in one graph run on the decoder's threads while
+   * this thread is free. Resolves true when done, false when this path
+   * cannot do it (a crop or pad whose header gives no size, an image that
+   * pads to nothing): the caller then decodes it another way. `bytes` must
+   * not change until the promise settles.
+   * @throws {ImageDecodeError} naming the file: empty, unknown format, over
+   * the pixel limit, or TensorFlow could not decode it.
    */
   async decode(
     bytes: Uint8Array,
@@ -254,10 +269,43 @@ export class GraphDecoder {
     file: string,
     out: Float32Array | Uint8Array,
   ): Promise<boolean> {
-    const done = await this.#decode(bytes, spec, file, out);
-    if (done) this.stats.decoded++;
-    else this.stats.declined++;
-    return done;
+    const job = this.#job(bytes, spec, file);
+    if (!job) return this.#declined(1);
+    try {
+      return this.#finish(
+        job,
+        await this.#session.runAsync(job.feeds, job.fetches).catch(job.fail),
+        out,
+      );
+    } finally {
+      job.free();
+    }
+  }
+
+  /**
+   * Like {@linkcode decode}, on this thread (it waits for the run): for a
+   * single image, where starting a run elsewhere gains nothing.
+   * @throws {ImageDecodeError} as {@linkcode decode} does.
+   */
+  decodeSync(
+    bytes: Uint8Array,
+    spec: DecodeSpec,
+    file: string,
+    out: Float32Array | Uint8Array,
+  ): boolean {
+    const job = this.#job(bytes, spec, file);
+    if (!job) return this.#declined(1);
+    try {
+      let fetched: Deno.PointerValue[];
+      try {
+        fetched = this.#session.run(job.feeds, job.fetches);
+      } catch (e) {
+        job.fail(e);
+      }
+      return this.#finish(job, fetched!, out);
+    } finally {
+      job.free();
+    }
   }
 
   /** Host tensors of a plan: Slice's begin and size, the resize, Pad's paddings. */
@@ -287,22 +335,20 @@ export class GraphDecoder {
     ];
   }
 
-  async #decode(
-    bytes: Uint8Array,
-    spec: DecodeSpec,
-    file: string,
-    out: Float32Array | Uint8Array,
-  ): Promise<boolean> {
+  /**
+   * The feeds and fetches of one image's run, after the header checks; null
+   * when a crop or pad has no size from the header or pads to nothing.
+   */
+  #job(bytes: Uint8Array, spec: DecodeSpec, file: string): ImageJob | null {
     checkImageBytes(bytes, spec.limitInputPixels, file);
-    const c = this.#kind.channels;
     const [outH, outW] = spec.size;
     let plan = { y0: 0, x0: 0, h: -1, w: -1, outH, outW, padTop: 0, padLeft: 0 };
     let dims: { width: number; height: number } | null = null;
     if (spec.cropToAspectRatio || spec.padToAspectRatio) {
       dims = headerSize(bytes);
-      if (!dims) return false;
+      if (!dims) return null;
       plan = aspectPlan(dims.width, dims.height, spec.size, spec);
-      if (plan.outH <= 0 || plan.outW <= 0) return false;
+      if (plan.outH <= 0 || plan.outW <= 0) return null;
     }
     const g = this.#graph;
     const { contents, begin, size, resize, paddings } = this.#in;
@@ -312,37 +358,48 @@ export class GraphDecoder {
       plans = this.#planTensors(plan, spec.size);
       if (!dims) this.#fixed.set(`${outH}x${outW}`, plans);
     }
+    const own = dims ? plans : [];
     const input = g.stringView(bytes);
-    let fetched: Deno.PointerValue[] = [];
+    return {
+      feeds: [[contents, input], [begin, plans[0]], [size, plans[1]], [resize, plans[2]], [
+        paddings,
+        plans[3],
+      ]],
+      fetches: dims ? [this.#out, this.#shape] : [this.#out],
+      dims,
+      size: outH * outW * this.#kind.channels,
+      fail: (e: unknown): never => {
+        // TensorFlow's reason, without the node it names
+        const reason = String((e as Error)?.message ?? e).replace(/^Session\.run: /, "");
+        throw new ImageDecodeError(file, reason.split("\n")[0].trim());
+      },
+      free: () => {
+        g.deleteTensor(input);
+        for (const t of own) g.deleteTensor(t);
+        // `bytes` was viewed by `input` until here
+        bytes.byteLength;
+      },
+    };
+  }
+
+  /** Checks a run's outputs and copies the image into `out`; frees the outputs. */
+  #finish(job: ImageJob, fetched: Deno.PointerValue[], out: Float32Array | Uint8Array): boolean {
+    const g = this.#graph;
     try {
-      try {
-        fetched = await this.#session.runAsync(
-          [[contents, input], [begin, plans[0]], [size, plans[1]], [resize, plans[2]], [
-            paddings,
-            plans[3],
-          ]],
-          dims ? [this.#out, this.#shape] : [this.#out],
-        );
-      } catch {
-        return false;
-      }
-      if (dims) {
+      if (job.dims) {
         const shape = g.read(fetched[1], Int32Array);
-        if (shape[0] !== dims.height || shape[1] !== dims.width) return false;
+        if (shape[0] !== job.dims.height || shape[1] !== job.dims.width) {
+          return this.#declined(1);
+        }
       }
-      if (out.length !== outH * outW * c) {
-        throw new Error(
-          `GraphDecoder: out holds ${out.length} values, expected ${outH * outW * c}`,
-        );
+      if (out.length !== job.size) {
+        throw new Error(`GraphDecoder: out holds ${out.length} values, expected ${job.size}`);
       }
       g.copyTensor(fetched[0], out);
+      this.stats.decoded++;
       return true;
     } finally {
-      g.deleteTensor(input);
-      if (dims) { for (const t of plans) g.deleteTensor(t); }
       for (const t of fetched) g.deleteTensor(t);
-      // `bytes` was viewed by `input` until here
-      bytes.byteLength;
     }
   }
 

@@ -34,7 +34,7 @@ export {
 } from "./decode.ts";
 export { type Interpolation, resizeImage, type ResizeOptions } from "./resize.ts";
 export { type CacheMode, checksum, DiskCache } from "./cache.ts";
-export { DECODE_ADDON, DECODE_LIBRARY, DecodePool } from "./decode_pool.ts";
+export { DECODE_ADDON, DecodePool } from "./decode_pool.ts";
 export { type GraphDecodeKind, GraphDecoder } from "./graph_decode.ts";
 export { BatchSlots, type Pixels, wholeBatch } from "./batch_slots.ts";
 export * from "./scan.ts";

@@ -8,9 +8,9 @@
  *
  * It talks to the addon's binding directly (tensor ids, no tfjs engine), so it
  * runs on the main thread's binding and in a worker that loads its own copy
- * of the addon (decode_worker.js). The loader calls TensorFlow's C API
- * instead where Deno's FFI can (tf_capi.js: the same ops, one copy fewer);
- * this is its fallback. Plain JavaScript (types in native_decode.d.ts) so
+ * of the addon (decode_worker.js). The loader runs the same ops as a
+ * TensorFlow graph where Deno's FFI can (graph_decode.ts); this is its
+ * fallback. Plain JavaScript (types in native_decode.d.ts) so
  * that workers start without a type-check pass.
  *
  * @module
