@@ -1,10 +1,10 @@
 /**
  * lib/data/graph_decode.ts on the native engine: whole batches decoded in one
  * TensorFlow graph run equal the images decoded one at a time (through the
- * graph, on another thread or this one, and eagerly through the addon); a bad file in a
- * batch sends the batch back to the image-by-image path, which names it; the
- * batch path keeps `prefetch` batches ahead of the consumer and no more; the
- * disk cache fills from it.
+ * graph, on another thread or this one, and eagerly through the addon); a
+ * batch the graph cannot do is declined (the image-by-image path then names
+ * the bad file: tests/data_cache_test.ts); the batch path keeps `prefetch`
+ * batches ahead of the consumer and no more; the disk cache fills from it.
  */
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
@@ -156,33 +156,6 @@ Deno.test("GraphDecoder.decodeBatch declines a batch with a bad file, or a crop 
       () => new GraphDecoder({ channels: 3, interpolation: "bilinear", round: false }, 0),
       /threads must be a positive integer/,
     );
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
-
-Deno.test("batches decoded in one run: a bad file is named (or skipped) by the image-by-image path", async () => {
-  const root = await tree(3);
-  try {
-    await Deno.writeFile(join(root, "b", "bad.png"), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1]));
-    const base: LoadOptions = { imageSize: [8, 8], batchSize: 4, shuffle: false, verbose: false };
-    let err: Error | null = null;
-    try {
-      await pixelsOf(await imageDatasetFromDirectory(root, { ...base, workers: 2 }));
-    } catch (e) {
-      err = e as Error;
-    }
-    assert(err && /Cannot decode image ".*bad\.png"/.test(err.message), String(err));
-    const tensors = tf.memory().numTensors;
-    const skipped = await imageDatasetFromDirectory(root, {
-      ...base,
-      workers: 2,
-      onBadFile: "skip",
-    });
-    const px = await pixelsOf(skipped);
-    assertEquals(skipped.skippedFiles.map((s) => s.path), [join(root, "b", "bad.png")]);
-    assertEquals(px.length, (skipped.filePaths.length - 1) * 8 * 8 * 3);
-    assertEquals(tf.memory().numTensors, tensors, "no tensor left behind");
   } finally {
     await Deno.remove(root, { recursive: true });
   }
