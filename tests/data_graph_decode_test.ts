@@ -10,7 +10,7 @@ import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
 import { classTree, encode, pixelsOf } from "./data_fixtures.ts";
 import { GraphDecoder, imageDatasetFromDirectory, type LoadOptions } from "../lib/data/mod.ts";
-import { initEngine, nativeBackend, tf } from "../lib/engine/mod.ts";
+import { initEngine, nativeBackend } from "../lib/engine/mod.ts";
 // @ts-types="../lib/data/native_decode.d.ts"
 import {
   decodeResizeNative,
