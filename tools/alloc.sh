@@ -8,11 +8,9 @@
 # and the process's resident memory grows step after step (256 px: 2.5-2.7 GiB
 # after 6-10 steps). jemalloc reuses them: 1.9-2.0 GiB, and no slower.
 # Freed pages are kept for reuse, never purged (dirty/muzzy decay off): purging
-# them made each step 20-35% slower (every new tensor page-faulted again). One
-# arena (narenas:1): TensorFlow's threads (a compiled training step, the
-# loader's graph runs) and the main thread then reuse each other's freed
-# memory (a notebook-02-like fit peaked at 923 instead of 1,116 MB, the loader
-# bench's pass at 311-330 instead of 323-356 MB; no slower). See docs/engine.md.
+# them made each step 20-35% slower (every new tensor page-faulted again).
+# One arena (narenas:1) would cut peaks by ~70-190 MB but made the study's
+# training steps (batch 32, 32-48 px) 4-7% slower: not used. See docs/engine.md.
 #
 # It also caps the growth of Deno's JavaScript heap (V8's --optimize-for-size,
 # unless DENO_V8_FLAGS is set; set and empty: V8's defaults): tfjs leaves each training step's tape and
@@ -33,6 +31,6 @@ for c in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/aarch64-linux-gnu/l
 done
 if [[ -n "$lib" && "${ACMC_ALLOCATOR:-jemalloc}" != glibc ]]; then
   export LD_PRELOAD="$lib${LD_PRELOAD:+:$LD_PRELOAD}"
-  export MALLOC_CONF="${MALLOC_CONF:-dirty_decay_ms:-1,muzzy_decay_ms:-1,narenas:1}"
+  export MALLOC_CONF="${MALLOC_CONF:-dirty_decay_ms:-1,muzzy_decay_ms:-1}"
 fi
 exec "$@"

@@ -19,7 +19,7 @@
 import process from "node:process";
 import { adam, tf } from "../engine/mod.ts";
 import type { BatchDataset } from "../data/types.ts";
-import { fit } from "../train/mod.ts";
+import { fit, keptCompiledStep, releaseCompiledStep } from "../train/mod.ts";
 
 /** Options of {@linkcode stepCostBySize}. */
 export interface StepCostOptions {
@@ -120,11 +120,11 @@ export async function stepCostBySize(options: StepCostOptions): Promise<StepCost
       for (const size of order) {
         const batches = (n: number) =>
           randomBatches(size, n, options.batchSize, options.classes, seed);
-        // the compiled step is kept from the warm-up to the timed run, then freed
-        const fitOptions = { epochs: 1, optimizer, verbose: 0 as const };
-        if (warmup > 0) {
-          await fit(model, batches(warmup), { ...fitOptions, keepCompiledStep: true });
-        }
+        // the compiled step is kept from the warm-up through the timed run and
+        // freed after the timing (freeing it copies the weights back into the
+        // model and closes its session: not a training step's cost)
+        const fitOptions = { epochs: 1, optimizer, verbose: 0 as const, keepCompiledStep: true };
+        if (warmup > 0) await fit(model, batches(warmup), fitOptions);
         const cpu0 = process.cpuUsage();
         const t0 = performance.now();
         await fit(model, batches(steps), fitOptions);
@@ -140,6 +140,8 @@ export async function stepCostBySize(options: StepCostOptions): Promise<StepCost
       }
     }
   } finally {
+    const step = keptCompiledStep(model);
+    if (step) releaseCompiledStep(step);
     model.dispose();
     optimizer.dispose();
   }

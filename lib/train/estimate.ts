@@ -9,6 +9,7 @@
 import { engineInfo, tf } from "../engine/mod.ts";
 import type { BatchDataset } from "../data/types.ts";
 import { fit } from "./fit.ts";
+import { keptCompiledStep, releaseCompiledStep } from "./graph_step.ts";
 
 /** Options of {@linkcode estimateTrainingTime}. */
 export interface EstimateOptions {
@@ -95,15 +96,17 @@ export async function estimateTrainingTime(
   let secondsPerStep: number;
   try {
     const fitOpts = { epochs: 1, learningRate: options.learningRate ?? 1e-4, verbose: 0 as const };
-    // the warm-up's compiled step is kept for the timed run, which frees it
-    if (warmup > 0) {
-      await fit(model, firstBatches(train, warmup), { ...fitOpts, keepCompiledStep: true });
-    }
+    // the warm-up's compiled step is kept for the timed run, and freed after
+    // its timing (freeing it copies the weights back: not a training step's cost)
+    const kept = { ...fitOpts, keepCompiledStep: true };
+    if (warmup > 0) await fit(model, firstBatches(train, warmup), kept);
     const n = Math.min(steps, train.cardinality);
     const t0 = performance.now();
-    await fit(model, firstBatches(train, n), fitOpts);
+    await fit(model, firstBatches(train, n), kept);
     secondsPerStep = (performance.now() - t0) / 1000 / n;
   } finally {
+    const step = keptCompiledStep(model);
+    if (step) releaseCompiledStep(step);
     model.setWeights(saved);
     tf.dispose(saved);
   }
