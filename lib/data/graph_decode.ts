@@ -1,15 +1,16 @@
 /**
- * Decode + resize of image files in TensorFlow's own threads: one small
- * TensorFlow graph (`DecodeImage`, `smart_resize`'s `Slice`,
- * `ResizeBilinear` / `ResizeNearestNeighbor` with half-pixel centres,
- * `resize_with_pad`'s `Pad`) run once per image through TensorFlow's C API,
- * on a thread of Deno's blocking pool, in a session with a thread pool of its
- * own. The main thread only reads the file, checks its header, starts the run
- * and copies the resized pixels into their place in the batch; the decoding
- * itself runs on as many of TensorFlow's threads as `threads` allows, as
- * tf.data's parallel map does for Keras, with no JavaScript worker to start
- * (a `node:worker_threads` worker cost ~35 ms of main-thread CPU to start,
- * which a first pass of a few hundred images felt; docs/loader.md).
+ * Read + decode + resize of image files in TensorFlow's own threads: a small
+ * TensorFlow graph per image (`ReadFile`, `DecodeImage`, `smart_resize`'s
+ * `Slice`, `ResizeBilinear` / `ResizeNearestNeighbor` with half-pixel
+ * centres, `resize_with_pad`'s `Pad`), a batch's images (up to 8 per run)
+ * run together through TensorFlow's C API, on a thread of Deno's blocking
+ * pool, in a session with a thread pool of its own. The main thread only
+ * checks each file's header, starts the runs and copies the resized pixels
+ * into the batch; the decoding itself runs on as many of TensorFlow's
+ * threads as `threads` allows, as tf.data's parallel map does for Keras, with
+ * no JavaScript worker to start (a `node:worker_threads` worker cost ~35 ms of
+ * main-thread CPU to start, which a first pass of a few hundred images felt;
+ * docs/loader.md). A single image is a batch of one.
  *
  * The ops, attributes and arithmetic are those of the eager paths
  * (native_decode.js), so the pixels are Keras' exactly; uint8
@@ -49,7 +50,7 @@ const decoders = new Map<string, GraphDecoder | null>();
  * run, once for the full and once for the last, shorter batch: ~0.25 ms per
  * image of a 240-image pass.
  */
-const CHUNK = Number(Deno.env.get("ACMC_DECODE_CHUNK") ?? 8);
+const CHUNK = 8;
 
 /**
  * A serialized `ConfigProto` (hand-encoded: five fields do not call for a
@@ -84,18 +85,22 @@ function sessionConfig(threads: number): Uint8Array {
   return new Uint8Array([...deviceCount, ...interOp, ...perSession, ...graphOptions]);
 }
 
-/** One image's run (see `GraphDecoder.decode`). */
-interface ImageJob {
+/** One run's feeds and fetches (see `GraphDecoder`'s `#job`). */
+interface Job {
   feeds: [GraphOutput, Deno.PointerValue][];
   fetches: GraphOutput[];
-  /** The header's size, when a crop or pad needed it (the decoded shape is checked against it). */
-  dims: { width: number; height: number } | null;
-  /** Values of the output image. */
-  size: number;
-  /** Throws the run's failure as an ImageDecodeError naming the file. */
-  fail(e: unknown): never;
-  /** Frees the feeds this run owns. */
+  /** Frees what the run was fed (after a failed run). */
   free(): void;
+  /** Frees the feeds and checks the outputs: each image's tensor, or null (then all freed). */
+  finish(fetched: Deno.PointerValue[]): Deno.PointerValue[] | null;
+}
+
+const utf8 = new TextEncoder();
+
+/** A failed single-image run as an ImageDecodeError: TensorFlow's reason, without the node it names. */
+function decodeError(file: string, e: unknown): ImageDecodeError {
+  const reason = String((e as Error)?.message ?? e).replace(/^Session\.run: /, "");
+  return new ImageDecodeError(file, reason.split("\n")[0].trim());
 }
 
 /** The placeholders and outputs of a batch of `n` images. */
@@ -123,21 +128,12 @@ export interface BatchImage {
   height?: number;
 }
 
-/** Decodes image files with one TensorFlow graph run per image (see the module doc). */
+/** Decodes image files in TensorFlow graph runs, a batch (or one image) per run (see the module doc). */
 export class GraphDecoder {
   readonly #graph: Graph;
   readonly #session: Session;
   readonly #kind: GraphDecodeKind;
-  readonly #in: {
-    contents: GraphOutput;
-    begin: GraphOutput;
-    size: GraphOutput;
-    resize: GraphOutput;
-    paddings: GraphOutput;
-  };
-  readonly #out: GraphOutput;
-  readonly #shape: GraphOutput;
-  /** The plan tensors of images decoded without crop or pad (see {@linkcode decode}). */
+  /** The plan tensors of batches decoded without crop or pad, per batch size and image size. */
   readonly #fixed = new Map<string, Deno.PointerValue[]>();
   /** The ops of each batch size decoded so far (see {@linkcode decodeBatch}). */
   readonly #batches = new Map<number, BatchOps>();
@@ -185,15 +181,8 @@ export class GraphDecoder {
     const g = new Graph();
     this.#graph = g;
     try {
-      const contents = g.placeholder("contents", DT.STRING, []);
-      const begin = g.placeholder("begin", DT.INT32, [3]);
-      const size = g.placeholder("size", DT.INT32, [3]);
-      const resize = g.placeholder("resize", DT.INT32, [2]);
-      const paddings = g.placeholder("paddings", DT.INT32, [4, 2]);
-      const { out, shape } = this.#image(contents, begin, size, resize, paddings);
-      this.#shape = shape;
-      this.#out = out;
-      this.#in = { contents, begin, size, resize, paddings };
+      // ops are added per batch size at first use (#batchOps); the session
+      // takes them in at its next run
       this.#session = g.session(sessionConfig(threads));
     } catch (e) {
       g.dispose();
@@ -253,15 +242,15 @@ export class GraphDecoder {
   }
 
   /**
-   * Decodes `bytes` (the file `file`) and resizes them as `spec` says into
-   * `out` (the image's length; Float32Array, or Uint8Array for a decoder
-   * built with `round`), in one graph run on the decoder's threads while
-   * this thread is free. Resolves true when done, false when this path
-   * cannot do it (a crop or pad whose header gives no size, an image that
-   * pads to nothing): the caller then decodes it another way. `bytes` must
-   * not change until the promise settles.
+   * Decodes the file `file` (whose bytes are `bytes`: its header is checked
+   * here) and resizes it as `spec` says into `out` (the image's length;
+   * Float32Array, or Uint8Array for a decoder built with `round`), in one
+   * graph run on the decoder's threads while this thread is free. Resolves
+   * true when done, false when this path cannot do it (a crop or pad whose
+   * header gives no size, an image that pads to nothing): the caller then
+   * decodes it another way.
    * @throws {ImageDecodeError} naming the file: empty, unknown format, over
-   * the pixel limit, or TensorFlow could not decode it.
+   * the pixel limit, or TensorFlow could not read or decode it.
    */
   async decode(
     bytes: Uint8Array,
@@ -269,17 +258,16 @@ export class GraphDecoder {
     file: string,
     out: Float32Array | Uint8Array,
   ): Promise<boolean> {
-    const job = this.#job(bytes, spec, file);
+    const job = this.#single(bytes, spec, file);
     if (!job) return this.#declined(1);
+    let fetched: Deno.PointerValue[];
     try {
-      return this.#finish(
-        job,
-        await this.#session.runAsync(job.feeds, job.fetches).catch(job.fail),
-        out,
-      );
-    } finally {
+      fetched = await this.#session.runAsync(job.feeds, job.fetches);
+    } catch (e) {
       job.free();
+      throw decodeError(file, e);
     }
+    return this.#copyOne(job, fetched, out);
   }
 
   /**
@@ -293,113 +281,41 @@ export class GraphDecoder {
     file: string,
     out: Float32Array | Uint8Array,
   ): boolean {
-    const job = this.#job(bytes, spec, file);
+    const job = this.#single(bytes, spec, file);
     if (!job) return this.#declined(1);
+    let fetched: Deno.PointerValue[];
     try {
-      let fetched: Deno.PointerValue[];
-      try {
-        fetched = this.#session.run(job.feeds, job.fetches);
-      } catch (e) {
-        job.fail(e);
-      }
-      return this.#finish(job, fetched!, out);
-    } finally {
+      fetched = this.#session.run(job.feeds, job.fetches);
+    } catch (e) {
       job.free();
+      throw decodeError(file, e);
     }
+    return this.#copyOne(job, fetched, out);
   }
 
-  /** Host tensors of a plan: Slice's begin and size, the resize, Pad's paddings. */
-  #planTensors(
-    plan: ReturnType<typeof aspectPlan>,
-    [outH, outW]: [number, number],
-  ): Deno.PointerValue[] {
-    const g = this.#graph;
-    return [
-      g.tensor(DT.INT32, [3], new Int32Array([plan.y0, plan.x0, 0])),
-      g.tensor(DT.INT32, [3], new Int32Array([plan.h, plan.w, -1])),
-      g.tensor(DT.INT32, [2], new Int32Array([plan.outH, plan.outW])),
-      g.tensor(
-        DT.INT32,
-        [4, 2],
-        new Int32Array([
-          0,
-          0,
-          plan.padTop,
-          outH - plan.outH - plan.padTop,
-          plan.padLeft,
-          outW - plan.outW - plan.padLeft,
-          0,
-          0,
-        ]),
-      ),
-    ];
-  }
-
-  /**
-   * The feeds and fetches of one image's run, after the header checks; null
-   * when a crop or pad has no size from the header or pads to nothing.
-   */
-  #job(bytes: Uint8Array, spec: DecodeSpec, file: string): ImageJob | null {
+  /** The run of one image (a batch of one) after its header checks; null where it cannot plan. */
+  #single(bytes: Uint8Array, spec: DecodeSpec, file: string): Job | null {
     checkImageBytes(bytes, spec.limitInputPixels, file);
-    const [outH, outW] = spec.size;
-    let plan = { y0: 0, x0: 0, h: -1, w: -1, outH, outW, padTop: 0, padLeft: 0 };
-    let dims: { width: number; height: number } | null = null;
-    if (spec.cropToAspectRatio || spec.padToAspectRatio) {
-      dims = headerSize(bytes);
-      if (!dims) return null;
-      plan = aspectPlan(dims.width, dims.height, spec.size, spec);
-      if (plan.outH <= 0 || plan.outW <= 0) return null;
+    if (!(spec.cropToAspectRatio || spec.padToAspectRatio)) {
+      return this.#job([{ file }], null, spec);
     }
-    const g = this.#graph;
-    const { contents, begin, size, resize, paddings } = this.#in;
-    // the plan's tensors: the same for every image without crop or pad, made once
-    let plans = this.#fixed.get(`${outH}x${outW}`);
-    if (dims || !plans) {
-      plans = this.#planTensors(plan, spec.size);
-      if (!dims) this.#fixed.set(`${outH}x${outW}`, plans);
-    }
-    const own = dims ? plans : [];
-    const input = g.stringView(bytes);
-    return {
-      feeds: [[contents, input], [begin, plans[0]], [size, plans[1]], [resize, plans[2]], [
-        paddings,
-        plans[3],
-      ]],
-      fetches: dims ? [this.#out, this.#shape] : [this.#out],
-      dims,
-      size: outH * outW * this.#kind.channels,
-      fail: (e: unknown): never => {
-        // TensorFlow's reason, without the node it names
-        const reason = String((e as Error)?.message ?? e).replace(/^Session\.run: /, "");
-        throw new ImageDecodeError(file, reason.split("\n")[0].trim());
-      },
-      free: () => {
-        g.deleteTensor(input);
-        for (const t of own) g.deleteTensor(t);
-        // `bytes` was viewed by `input` until here
-        bytes.byteLength;
-      },
-    };
+    const dims = headerSize(bytes);
+    if (!dims) return null;
+    const plan = aspectPlan(dims.width, dims.height, spec.size, spec);
+    if (plan.outH <= 0 || plan.outW <= 0) return null;
+    return this.#job([{ file, ...dims }], [plan], spec);
   }
 
-  /** Checks a run's outputs and copies the image into `out`; frees the outputs. */
-  #finish(job: ImageJob, fetched: Deno.PointerValue[], out: Float32Array | Uint8Array): boolean {
-    const g = this.#graph;
+  /** Copies a single image's run output into `out` (false: not the header's size). */
+  #copyOne(job: Job, fetched: Deno.PointerValue[], out: Float32Array | Uint8Array): boolean {
+    const images = job.finish(fetched);
+    if (!images) return this.#declined(1);
     try {
-      if (job.dims) {
-        const shape = g.read(fetched[1], Int32Array);
-        if (shape[0] !== job.dims.height || shape[1] !== job.dims.width) {
-          return this.#declined(1);
-        }
-      }
-      if (out.length !== job.size) {
-        throw new Error(`GraphDecoder: out holds ${out.length} values, expected ${job.size}`);
-      }
-      g.copyTensor(fetched[0], out);
+      this.#graph.copyTensor(images[0], out);
       this.stats.decoded++;
       return true;
     } finally {
-      for (const t of fetched) g.deleteTensor(t);
+      this.#graph.deleteTensor(images[0]);
     }
   }
 
@@ -473,11 +389,12 @@ export class GraphDecoder {
    * images are read and decoded in parallel on the decoder's threads, so
    * this thread only starts the run and copies the images into
    * the buffer `target()` gives once they are decoded (`[n, h, w, c]`
-   * values, float32, or uint8 for a decoder built with `round`). Resolves true when done, false
-   * when the batch cannot be done this way (a file fails its header checks
-   * or to decode, a crop or pad whose header gives no size, an image that
-   * pads to nothing): decode its images one by one then, which names the bad
-   * file. The bytes must not change until the promise settles.
+   * values, float32, or uint8 for a decoder built with `round`). The caller
+   * has checked each file's header (format, pixel limit: checkImageBytes).
+   * Resolves true when done, false when the batch cannot be done this way (a
+   * file fails to read or decode, a crop or pad without the header's size,
+   * an image that pads to nothing): decode its images one by one then, which
+   * names the bad file.
    *
    * Why a copy rather than a view of TensorFlow's memory: every new
    * JavaScript view of a 25 MB batch counted as new external memory for V8,
@@ -522,20 +439,40 @@ export class GraphDecoder {
     }
   }
 
-  /**
-   * One graph run over `images` (their plans when cropping or padding):
-   * each image's `[1, h, w, c]` host tensor (the caller deletes them), or
-   * null when the run failed or a decoded size is not its header's.
-   */
+  /** One graph run over `images` (their plans when cropping or padding), asynchronously. */
   async #run(
     images: readonly BatchImage[],
     plans: ReturnType<typeof aspectPlan>[] | null,
     spec: DecodeSpec,
   ): Promise<Deno.PointerValue[] | null> {
+    const job = this.#job(images, plans, spec);
+    let fetched: Deno.PointerValue[];
+    try {
+      fetched = await this.#session.runAsync(job.feeds, job.fetches);
+    } catch {
+      job.free();
+      return null;
+    }
+    return job.finish(fetched);
+  }
+
+  /**
+   * The feeds and fetches of one run over `images` (their plans when cropping
+   * or padding). `finish` takes the run's outputs and gives each image's
+   * `[1, h, w, c]` host tensor (the caller deletes them), or null when a
+   * decoded size is not its header's; it, or `free` after a failed run,
+   * frees what the run was fed.
+   */
+  #job(
+    images: readonly BatchImage[],
+    plans: ReturnType<typeof aspectPlan>[] | null,
+    spec: DecodeSpec,
+  ): Job {
     const n = images.length;
     const [outH, outW] = spec.size;
     const g = this.#graph;
     const ops = this.#batchOps(n);
+    // the plan's tensors: the same for every image without crop or pad, made once
     const key = `${n}:${outH}x${outW}`;
     let planTensors = this.#fixed.get(key);
     if (plans || !planTensors) {
@@ -543,42 +480,39 @@ export class GraphDecoder {
       planTensors = this.#batchPlans(plans ?? images.map(() => plain), spec.size);
       if (!plans) this.#fixed.set(key, planTensors);
     }
-    const names = images.map((im) => new TextEncoder().encode(im.file));
+    const own = plans ? planTensors : [];
+    const names = images.map((im) => utf8.encode(im.file));
     const input = g.stringViews(names);
-    let fetched: Deno.PointerValue[] = [];
-    try {
-      try {
-        fetched = await this.#session.runAsync(
-          [
-            [ops.files, input],
-            [ops.begin, planTensors[0]],
-            [ops.size, planTensors[1]],
-            [ops.resize, planTensors[2]],
-            [ops.paddings, planTensors[3]],
-          ],
-          plans ? [...ops.out, ops.shapes] : ops.out,
-        );
-      } catch {
-        return null;
-      }
-      if (plans) {
+    const free = () => {
+      g.deleteTensor(input);
+      for (const t of own) g.deleteTensor(t);
+      // the names were viewed by `input` until here
+      names.length;
+    };
+    return {
+      feeds: [
+        [ops.files, input],
+        [ops.begin, planTensors[0]],
+        [ops.size, planTensors[1]],
+        [ops.resize, planTensors[2]],
+        [ops.paddings, planTensors[3]],
+      ],
+      fetches: plans ? [...ops.out, ops.shapes] : ops.out,
+      free,
+      finish: (fetched) => {
+        free();
+        if (!plans) return fetched;
         const shapes = g.read(fetched[n], Int32Array);
         g.deleteTensor(fetched.pop()!);
         for (let i = 0; i < n; i++) {
           if (shapes[3 * i] !== images[i].height || shapes[3 * i + 1] !== images[i].width) {
             for (const t of fetched) g.deleteTensor(t);
-            fetched = [];
             return null;
           }
         }
-      }
-      return fetched;
-    } finally {
-      g.deleteTensor(input);
-      if (plans) { for (const t of planTensors) g.deleteTensor(t); }
-      // the names were viewed by `input` until here
-      names.length;
-    }
+        return fetched;
+      },
+    };
   }
 
   #declined(n: number): false {

@@ -368,18 +368,6 @@ export class Graph {
   }
 
   /**
-   * A TF_STRING scalar host tensor that views `bytes` (no copy): `bytes` must
-   * stay alive, unchanged, until the tensor is deleted (the caller deletes it).
-   */
-  stringView(bytes: Uint8Array): Deno.PointerValue {
-    const t = this.#s.TF_AllocateTensor(DT.STRING, new BigInt64Array(0), 0, 24n);
-    const str = this.#s.TF_TensorData(t);
-    this.#s.TF_StringInit(str);
-    this.#s.TF_StringAssignView(str, bytes as Uint8Array<ArrayBuffer>, BigInt(bytes.length));
-    return t;
-  }
-
-  /**
    * A TF_STRING host tensor of `list.length` elements, element i viewing
    * `list[i]` (no copy; each must stay alive, unchanged, until the tensor is
    * deleted; the caller deletes it).
