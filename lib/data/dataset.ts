@@ -34,7 +34,7 @@ import { DECODE_ADDON, DecodePool } from "./decode_pool.ts";
 import { type BatchImage, GraphDecoder } from "./graph_decode.ts";
 import { BatchSlots, wholeBatch } from "./batch_slots.ts";
 // @ts-types="./image_format.d.ts"
-import { headerSize, sniffFormat } from "./image_format.js";
+import { checkImageBytes, headerSize, sniffFormat } from "./image_format.js";
 // @ts-types="./native_decode.d.ts"
 import {
   decodeResizeNative,
@@ -490,6 +490,20 @@ export class ImageDataset implements BatchDataset {
   }
 
   /**
+   * The process' graph decoder for this dataset's images on `threads`
+   * TensorFlow threads; null without the native engine or TensorFlow's C API,
+   * or with `ACMC_DECODE_GRAPH=0`.
+   */
+  #graphDecoder(threads: number): GraphDecoder | null {
+    if (!nativeBackend() || Deno.env.get("ACMC_DECODE_GRAPH") === "0") return null;
+    return GraphDecoder.shared({
+      channels: this.channels as 1 | 3 | 4,
+      interpolation: this.#spec.interpolation,
+      round: (this.#opts.cache ?? false) !== false,
+    }, threads);
+  }
+
+  /**
    * How an epoch of `count` images decodes: in TensorFlow's threads (a
    * {@linkcode GraphDecoder} with `threads` of them), else in decode worker
    * threads (`threads` workers, a {@linkcode DecodePool}), else on this
@@ -504,17 +518,8 @@ export class ImageDataset implements BatchDataset {
       throw new Error(`\`workers\` must be a non-negative integer, received: ${n}`);
     }
     if (n === 0) return { graph: null, threads: 0 };
-    if (Deno.env.get("ACMC_DECODE_GRAPH") !== "0") {
-      const graph = GraphDecoder.shared(
-        {
-          channels: this.channels as 1 | 3 | 4,
-          interpolation: this.#spec.interpolation,
-          round: (this.#opts.cache ?? false) !== false,
-        },
-        n ?? cores,
-      );
-      if (graph) return { graph, threads: n ?? cores };
-    }
+    const graph = this.#graphDecoder(n ?? cores);
+    if (graph) return { graph, threads: n ?? cores };
     // worker threads: on one core a worker only adds its start and messages
     const workers = n ?? (cores > 1 ? cores : 0);
     return { graph: null, threads: workers };
@@ -617,13 +622,9 @@ export class ImageDataset implements BatchDataset {
    * @throws {ImageDecodeError} naming the file.
    */
   #decodeHere(path: string, into?: Float32Array | Uint8Array): Float32Array | Uint8Array | null {
-    if (!nativeBackend() || Deno.env.get("ACMC_DECODE_GRAPH") === "0") return null;
-    const round = (this.#opts.cache ?? false) !== false;
-    const dec = GraphDecoder.shared(
-      { channels: this.channels as 1 | 3 | 4, interpolation: this.#spec.interpolation, round },
-      navigator.hardwareConcurrency ?? 1,
-    );
+    const dec = this.#graphDecoder(navigator.hardwareConcurrency ?? 1);
     if (!dec) return null;
+    const round = (this.#opts.cache ?? false) !== false;
     let bytes: Uint8Array;
     try {
       bytes = Deno.readFileSync(path);
@@ -969,21 +970,26 @@ export class ImageDataset implements BatchDataset {
     const dec = decoder();
     if (!dec) return oneByOne();
     const images: BatchImage[] = [];
-    const limit = this.#opts.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
+    const limit = this.#spec.limitInputPixels;
     for (const i of group) {
       // the header only (TensorFlow reads the file): format, size, pixel limit
       const head = readHead(paths[i]);
       if (!head || !nativeFormat(head)) return oneByOne();
-      let dims = headerSize(head);
-      if (!dims && sniffFormat(head) === "jpeg") {
-        // a frame header beyond the first 64 KB (a large EXIF block)
+      let bytes = head;
+      if (!headerSize(head) && sniffFormat(head) === "jpeg") {
+        // a frame header beyond the first 64 KB (a large EXIF block): the whole file
         try {
-          dims = headerSize(Deno.readFileSync(paths[i]));
+          bytes = Deno.readFileSync(paths[i]);
         } catch {
           return oneByOne();
         }
       }
-      if (head.length === 0 || (dims && dims.width * dims.height > limit)) return oneByOne();
+      try {
+        checkImageBytes(bytes, limit, paths[i]);
+      } catch {
+        return oneByOne(); // which names the file
+      }
+      const dims = headerSize(bytes);
       images.push({ file: paths[i], width: dims?.width, height: dims?.height });
     }
     const [h, w] = this.imageSize;
