@@ -31,10 +31,10 @@
  *
  * @module
  */
-import h5wasm from "h5wasm/node";
 import { resolve } from "node:path";
 import { tf } from "../engine/mod.ts";
 import { writeAtomically } from "../io/mod.ts";
+import { hdf5 } from "./hdf5.ts";
 
 /**
  * Keras 3 class of each tfjs layer class that holds weights, when the names
@@ -121,8 +121,6 @@ export function kerasWeightPaths(model: tf.LayersModel, prefix = ""): KerasWeigh
   return out;
 }
 
-let ready: Promise<unknown> | undefined;
-
 /** What {@linkcode saveKerasWeights} wrote. */
 export interface SaveKerasWeightsReport {
   /** The absolute path of the file. */
@@ -181,8 +179,7 @@ export async function saveKerasWeights(
       )
     ),
   );
-  ready ??= h5wasm.ready;
-  await ready;
+  const h5wasm = await hdf5();
   let arrays = 0, layers = 0;
   await writeAtomically(abs, (tmp) => {
     const file = new h5wasm.File(tmp, "w");

@@ -18,12 +18,12 @@
  *
  * @module
  */
-import h5wasm from "h5wasm/node";
 import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
 import { ROOT } from "../config/mod.ts";
 import { tf } from "../engine/mod.ts";
+import { type H5wasm, hdf5 } from "./hdf5.ts";
 import { kerasWeightPaths } from "./keras_save.ts";
 
 /** Where Keras downloads its ResNet weight files from (`BASE_WEIGHTS_PATH` in keras/src/applications/resnet.py). */
@@ -120,9 +120,12 @@ export interface LoadWeightsOptions {
   skipMissing?: boolean;
 }
 
-type H5File = InstanceType<typeof h5wasm.File>;
-type H5Group = InstanceType<typeof h5wasm.Group>;
-type H5Dataset = InstanceType<typeof h5wasm.Dataset>;
+type H5File = InstanceType<H5wasm["File"]>;
+type H5Group = InstanceType<H5wasm["Group"]>;
+type H5Dataset = InstanceType<H5wasm["Dataset"]>;
+
+/** The loaded `h5wasm` (set before any file is opened, see {@linkcode loadKerasWeights}). */
+let h5wasm: H5wasm;
 
 function isGroup(e: unknown): e is H5Group {
   return e instanceof h5wasm.Group;
@@ -236,8 +239,6 @@ function flatLayers(model: tf.LayersModel | tf.layers.Layer): tf.layers.Layer[] 
   return inner.flatMap((l) => flatLayers(l));
 }
 
-let ready: Promise<unknown> | undefined;
-
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** True when the file starts with the HDF5 signature (at byte 0, 512, 1024, ...). */
@@ -295,8 +296,7 @@ export async function loadKerasWeights(
   if (!isHdf5(abs)) {
     throw new Error(`${abs} is not an HDF5 file (Keras .h5 / .weights.h5 expected)`);
   }
-  ready ??= h5wasm.ready;
-  await ready;
+  h5wasm = await hdf5();
   let file: H5File;
   try {
     file = new h5wasm.File(abs, "r");
