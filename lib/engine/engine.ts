@@ -227,6 +227,35 @@ function libInfo(): LibTensorFlowInfo {
   return { addon, libraries, source };
 }
 
+/**
+ * Has TensorFlow build its op and kernel registries now, as `import
+ * tensorflow` does in Python: the C API builds them at its first graph
+ * (~20 ms of CPU), which was otherwise the first dataset pass's (the graph
+ * decoder, lib/data/graph_decode.ts) or the first compiled training step's.
+ * Needs the FFI permission; without it nothing is done (the graph paths are
+ * then off too).
+ */
+function buildOpRegistry(lib: LibTensorFlowInfo): void {
+  const path = lib.libraries.find((l) => /^libtensorflow(_cc)?\.so/.test(l.name))?.path;
+  if (!path) return;
+  try {
+    const capi = Deno.dlopen(
+      path,
+      {
+        TF_NewGraph: { parameters: [], result: "pointer" },
+        TF_DeleteGraph: { parameters: ["pointer"], result: "void" },
+      } as const,
+    );
+    try {
+      capi.symbols.TF_DeleteGraph(capi.symbols.TF_NewGraph());
+    } finally {
+      capi.close();
+    }
+  } catch {
+    // no FFI permission, or a libtensorflow without the C API
+  }
+}
+
 function explainLoadFailure(err: unknown): { cause: string; fix: string } {
   const msg = err instanceof Error ? err.message : String(err);
   const cause = msg.split("\n")[0];
@@ -396,6 +425,7 @@ async function load(options: EngineOptions): Promise<string> {
     return await useJsEngine(base, env, `native engine failed to load: ${cause}; fix: ${fix}`);
   }
   setOneDnnInUse(dnn.enabled);
+  buildOpRegistry(lib);
   if (Deno.env.get("ACMC_COLD_PAGES") !== "0") {
     // Loading touched ~300 MB of library code and data that training never
     // runs again: unmap it now and again in the first training step.
