@@ -222,3 +222,48 @@ Deno.test("batches decoded in one run fill the disk cache; a later pass reads it
     await Deno.remove(cacheDir, { recursive: true });
   }
 });
+
+/** `jpeg` with an APP1 segment of `pad` bytes after its SOI marker: its frame header lies beyond them. */
+function withApp1(jpeg: Uint8Array, pad: number): Uint8Array {
+  const out: number[] = [0xff, 0xd8];
+  for (let left = pad; left > 0;) {
+    const n = Math.min(left, 65533); // one segment holds at most 65533 bytes
+    out.push(0xff, 0xe1, (n + 2) >> 8, (n + 2) & 0xff, ...new Uint8Array(n).fill(0x41));
+    left -= n;
+  }
+  return new Uint8Array([...out, ...jpeg.subarray(2)]);
+}
+
+Deno.test("a batch of JPEGs whose frame header lies past the first read (EXIF-sized APP1) decodes through the graph, cropped by the header's size", async () => {
+  const root = await Deno.makeTempDir({ prefix: "acmc-graph-exif-" });
+  try {
+    await Deno.mkdir(join(root, "a"));
+    // the header within 4 KB, within 64 KB, and past 64 KB (the whole file is read)
+    for (const [i, pad] of [100, 9000, 70000].entries()) {
+      const jpeg = await encode("jpeg", 24 + 4 * i, 15 + i, 60 + i);
+      await Deno.writeFile(join(root, "a", `e${i}.jpg`), withApp1(jpeg, pad));
+    }
+    const opts: LoadOptions = {
+      imageSize: [8, 10],
+      batchSize: 3,
+      cropToAspectRatio: true,
+      shuffle: false,
+      verbose: false,
+    };
+    const dec = GraphDecoder.shared({ channels: 3, interpolation: "bilinear", round: false }, 2)!;
+    const before = dec.stats.decoded;
+    const [batch] = await Array.fromAsync(await imageDatasetFromDirectory(root, opts));
+    assertEquals(dec.stats.decoded - before, 3, "the batch went through one graph batch");
+    // the image-by-image path on this thread reads whole files
+    const one = await imageDatasetFromDirectory(root, { ...opts, workers: 0 });
+    const [ref] = await Array.fromAsync(one);
+    assertEquals(batch.x.shape, [3, 8, 10, 3]);
+    assertEquals([...batch.x.dataSync()], [...ref.x.dataSync()]);
+    for (const b of [batch, ref]) {
+      b.x.dispose();
+      b.y?.dispose();
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
