@@ -1007,15 +1007,19 @@ export class ImageDataset implements BatchDataset {
     const per = h * w * this.channels;
     const shape: [number, number, number, number] = [group.length, h, w, this.channels];
     // a buffer of an earlier batch whose tensor has its own copy, else a new
-    // one (taken once the images are decoded: earlier batches are done by then)
+    // one (taken once the images are decoded: earlier batches are done by then).
+    // New ones are shared buffers, which V8 does not count as its isolate's
+    // external memory: a new 25 MB ArrayBuffer (256 px) made it start a
+    // memory-reducing mark-compact, ~40 ms of CPU in a 240-image first pass
+    // (the epoch keeps at most 2 and drops the rest)
     let into: Float32Array | Uint8Array | null = null;
     const target = () => {
       const k = buffers.findIndex((b) => b.length === group.length * per);
       into = k >= 0
         ? buffers.splice(k, 1)[0]
         : mode === false
-        ? new Float32Array(group.length * per)
-        : new Uint8Array(group.length * per);
+        ? new Float32Array(new SharedArrayBuffer(group.length * per * 4))
+        : new Uint8Array(new SharedArrayBuffer(group.length * per));
       return into;
     };
     if (!(await dec.decodeBatch(images, this.#spec, target)) || !into) return oneByOne();
