@@ -154,6 +154,14 @@ export interface ImageDatasetOptions extends LoadOptions {
   allowEmptyClasses?: boolean;
 }
 
+/** A batch decoded ahead of its consumer (see `ImageDataset`'s `#graphBatch`). */
+interface PendingBatch {
+  /** Makes the batch's tensors (the consumer disposes them). */
+  take(): Batch | Promise<Batch>;
+  /** Frees what it holds, making no tensors (nobody takes it). */
+  drop(): void;
+}
+
 /** Where one image of an epoch comes from: a disk cache record, or pixels in hand. */
 type Source = { record: number } | { pixels: Float32Array | Uint8Array };
 
@@ -935,22 +943,27 @@ export class ImageDataset implements BatchDataset {
 
   /**
    * One batch of the images `group` (indices into `filePaths`): read from
-   * the cache when it holds all of them; else decoded in one graph run
-   * ({@linkcode GraphDecoder.decodeBatch}) into a buffer of `buffers` or a
-   * new one, filling the cache in use; image by image instead (the per-image
-   * pipeline, which names a bad file) when the cache holds some of them, a
-   * file cannot be read or is of a format TensorFlow does not decode, or the
-   * batch run fails. Resolves to what makes the batch's tensors, called when
-   * the consumer takes it: batches decoded ahead wait as pixels, not as
-   * float32 tensors (three 25 MB batch tensors alive at once took fresh
-   * memory, ~40 ms of page faults in a 240-image pass from the cache).
+   * the cache when it holds all of them; else decoded in graph runs
+   * ({@linkcode GraphDecoder.decodeBatch}), filling the cache in use; image
+   * by image instead (the per-image pipeline, which names a bad file) when
+   * the cache holds some of them, a file cannot be read or is of a format
+   * TensorFlow does not decode, or a run fails. Resolves when its images are
+   * decoded, to what makes the batch's tensors when the consumer takes it
+   * (`take`), or drops it (`drop`, a batch nobody takes). Batches decoded
+   * ahead wait as TensorFlow's images, not as float32 tensors (three 25 MB
+   * batch tensors alive at once took fresh memory, ~40 ms of page faults in
+   * a 240-image pass from the cache); without a cache they are copied into
+   * the batch buffer only when taken, so that the next batch's runs start
+   * first (the copy kept the decoder's threads waiting, ~8% of a 2-core
+   * first pass) and one buffer serves the epoch (each new one cost its page
+   * faults, ~35 ms at 256 px).
    */
   async #graphBatch(
     group: number[],
     decoder: () => GraphDecoder | null,
     buffers: (Float32Array | Uint8Array)[],
     scratches: { bytes: Uint8Array | null }[],
-  ): Promise<() => Batch | Promise<Batch>> {
+  ): Promise<PendingBatch> {
     const paths = this.filePaths;
     const mode = this.#opts.cache ?? false;
     // the read buffer of a batch being made (batches are made concurrently)
@@ -962,15 +975,16 @@ export class ImageDataset implements BatchDataset {
         scratches.push(scratch);
       }
     };
-    const oneByOne = async () => {
+    const oneByOne = async (): Promise<PendingBatch> => {
       const items: { index: number; source: Source }[] = [];
       for await (const it of this.#items(group)) items.push(it);
-      return () => withScratch(items);
+      return { take: () => withScratch(items), drop: () => {} };
     };
     if (mode !== false) {
       const cached = group.map((i) => this.#cached(paths[i], false));
       if (cached.every((c) => c !== null)) {
-        return () => withScratch(group.map((index, j) => ({ index, source: cached[j]! })));
+        const items = group.map((index, j) => ({ index, source: cached[j]! }));
+        return { take: () => withScratch(items), drop: () => {} };
       }
       if (cached.some((c) => c !== null)) return oneByOne();
     }
@@ -1003,45 +1017,53 @@ export class ImageDataset implements BatchDataset {
       const dims = headerSize(bytes);
       images.push({ file: paths[i], width: dims?.width, height: dims?.height });
     }
+    const decoded = await dec.decodeBatch(images, this.#spec);
+    if (!decoded) return oneByOne();
     const [h, w] = this.imageSize;
     const per = h * w * this.channels;
     const shape: [number, number, number, number] = [group.length, h, w, this.channels];
     // a buffer of an earlier batch whose tensor has its own copy, else a new
-    // one (taken once the images are decoded: earlier batches are done by then).
-    // New ones are shared buffers, which V8 does not count as its isolate's
-    // external memory: a new 25 MB ArrayBuffer (256 px) made it start a
-    // memory-reducing mark-compact, ~40 ms of CPU in a 240-image first pass
-    // (the epoch keeps at most 2 and drops the rest)
-    let into: Float32Array | Uint8Array | null = null;
-    const target = () => {
+    // one. New ones are shared buffers, which V8 does not count as its
+    // isolate's external memory: a new 25 MB ArrayBuffer (256 px) made it
+    // start a memory-reducing mark-compact, ~40 ms of CPU in a 240-image
+    // first pass (the epoch keeps at most 2 and drops the rest)
+    const buffer = () => {
       const k = buffers.findIndex((b) => b.length === group.length * per);
-      into = k >= 0
+      return k >= 0
         ? buffers.splice(k, 1)[0]
         : mode === false
         ? new Float32Array(new SharedArrayBuffer(group.length * per * 4))
         : new Uint8Array(new SharedArrayBuffer(group.length * per));
-      return into;
     };
-    if (!(await dec.decodeBatch(images, this.#spec, target)) || !into) return oneByOne();
-    if (mode !== false) {
-      group.forEach((i, j) => {
-        if (mode === "disk") this.diskCache!.stats.misses++;
-        const px = (into as Uint8Array).subarray(j * per, (j + 1) * per);
-        // the memory cache keeps its pixels: a copy of them
-        this.#store(paths[i], mode === "memory" ? px.slice() : px);
-      });
+    const labels = () => this.#labelTensor(group);
+    if (mode === false) {
+      return {
+        take: () => {
+          const pixels = buffer() as Float32Array;
+          decoded.copyTo(pixels);
+          const [x, free] = float32Tensor(pixels, shape, true);
+          if (free && buffers.length < 2) buffers.push(pixels);
+          return { x, y: labels() };
+        },
+        drop: () => decoded.free(),
+      };
     }
-    const pixels: Float32Array | Uint8Array = into;
-    return () => {
-      let x: tf.Tensor4D;
-      let free = true;
-      if (mode === false) [x, free] = float32Tensor(pixels as Float32Array, shape, true);
-      else {
-        x = floatTensor(pixels as Uint8Array, shape);
-        free = nativeBackend() !== null;
-      }
-      if (free && buffers.length < 2) buffers.push(pixels);
-      return { x, y: this.#labelTensor(group) };
+    // a cache fills now, from the pixels
+    const pixels = buffer() as Uint8Array;
+    decoded.copyTo(pixels);
+    group.forEach((i, j) => {
+      if (mode === "disk") this.diskCache!.stats.misses++;
+      const px = pixels.subarray(j * per, (j + 1) * per);
+      // the memory cache keeps its pixels: a copy of them
+      this.#store(paths[i], mode === "memory" ? px.slice() : px);
+    });
+    return {
+      take: () => {
+        const x = floatTensor(pixels, shape);
+        if (nativeBackend() !== null && buffers.length < 2) buffers.push(pixels);
+        return { x, y: labels() };
+      },
+      drop: () => {},
     };
   }
 
@@ -1058,7 +1080,7 @@ export class ImageDataset implements BatchDataset {
     const groups: number[][] = [];
     for (let i = 0; i < order.length; i += bs) groups.push(order.slice(i, i + bs));
     const ahead = Math.max(1, this.#opts.prefetch ?? 2);
-    const queue: Promise<() => Batch | Promise<Batch>>[] = [];
+    const queue: Promise<PendingBatch>[] = [];
     // batch buffers free again (their tensors hold copies), for later batches
     const buffers: (Float32Array | Uint8Array)[] = [];
     // disk cache read buffers, one per batch being made, reused
@@ -1074,13 +1096,15 @@ export class ImageDataset implements BatchDataset {
     try {
       start();
       while (queue.length > 0) {
-        const make = await queue.shift()!;
+        const pending = await queue.shift()!;
         start();
-        yield await make();
+        yield await pending.take();
       }
     } finally {
-      // batches decoded ahead that nobody will take: no tensors made yet
+      // batches decoded ahead that nobody will take: no tensors made yet,
+      // their images freed once decoded
       k = groups.length;
+      for (const p of queue.splice(0)) p.then((b) => b.drop(), () => {});
     }
   }
 

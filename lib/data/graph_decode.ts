@@ -118,6 +118,23 @@ interface BatchOps {
 }
 
 /**
+ * A batch's decoded images ({@linkcode GraphDecoder.decodeBatch}), held in
+ * TensorFlow's memory until copied or freed; exactly one of the two must
+ * happen.
+ */
+export interface DecodedBatch {
+  /** How many images. */
+  readonly images: number;
+  /**
+   * Copies the images into `into` (`[n, h, w, c]` values: float32, or uint8
+   * for a decoder built with `round`) and frees them.
+   */
+  copyTo(into: Float32Array | Uint8Array): void;
+  /** Frees them uncopied (a batch nobody takes). */
+  free(): void;
+}
+
+/**
  * One image of a batch (see {@linkcode GraphDecoder.decodeBatch}): its file,
  * and the size its header gives (needed to crop or pad).
  */
@@ -147,10 +164,19 @@ export class GraphDecoder {
    * before one is cached builds its own: a first batch's runs and the
    * batches decoded ahead all did, ~0.2 ms of CPU per image of a 240-image
    * pass. The first run alone still decodes its images on every thread.
+   * `true` once it is over.
    */
-  readonly #built = new Map<string, Promise<unknown>>();
-  /** Images this decoder decoded, and those it left to another path (failed runs and the like). */
-  readonly stats: { decoded: number; declined: number } = { decoded: 0, declined: 0 };
+  readonly #built = new Map<string, Promise<unknown> | true>();
+  /**
+   * Images this decoder decoded, those it left to another path (failed runs
+   * and the like), and those decoded but neither copied nor freed yet
+   * ({@linkcode DecodedBatch}).
+   */
+  readonly stats: { decoded: number; declined: number; held: number } = {
+    decoded: 0,
+    declined: 0,
+    held: 0,
+  };
 
   /**
    * The process' decoder of `kind` running on `threads` TensorFlow threads,
@@ -397,34 +423,31 @@ export class GraphDecoder {
   }
 
   /**
-   * Reads, decodes and resizes a batch of image files in one graph run: the
-   * images are read and decoded in parallel on the decoder's threads, so
-   * this thread only starts the run and copies the images into
-   * the buffer `target()` gives once they are decoded (`[n, h, w, c]`
-   * values, float32, or uint8 for a decoder built with `round`). The caller
-   * has checked each file's header (format, pixel limit: checkImageBytes).
-   * Resolves true when done, false when the batch cannot be done this way (a
-   * file fails to read or decode, a crop or pad without the header's size,
-   * an image that pads to nothing): decode its images one by one then, which
-   * names the bad file.
+   * Reads, decodes and resizes a batch of image files in graph runs: the
+   * images are read and decoded in parallel on the decoder's threads while
+   * this thread is free. The caller has checked each file's header (format,
+   * pixel limit: checkImageBytes). Resolves to the decoded images, held in
+   * TensorFlow's memory until {@linkcode DecodedBatch.copyTo} copies them
+   * into the caller's buffer (or {@linkcode DecodedBatch.free} drops them);
+   * or null when the batch cannot be done this way (a file fails to read or
+   * decode, a crop or pad without the header's size, an image that pads to
+   * nothing): decode its images one by one then, which names the bad file.
    *
    * Why a copy rather than a view of TensorFlow's memory: every new
    * JavaScript view of a 25 MB batch counted as new external memory for V8,
    * whose extra garbage collections cost ~0.8 ms of CPU per 256 px image.
    */
-  async decodeBatch(
-    images: readonly BatchImage[],
-    spec: DecodeSpec,
-    target: () => Float32Array | Uint8Array,
-  ): Promise<boolean> {
+  async decodeBatch(images: readonly BatchImage[], spec: DecodeSpec): Promise<DecodedBatch | null> {
     const n = images.length;
     const aspect = !!(spec.cropToAspectRatio || spec.padToAspectRatio);
     const plans: ReturnType<typeof aspectPlan>[] = [];
     if (aspect) {
       for (const { width, height } of images) {
-        if (!width || !height) return this.#declined(n);
-        const plan = aspectPlan(width, height, spec.size, spec);
-        if (plan.outH <= 0 || plan.outW <= 0) return this.#declined(n);
+        const plan = width && height ? aspectPlan(width, height, spec.size, spec) : null;
+        if (!plan || plan.outH <= 0 || plan.outW <= 0) {
+          this.#declined(n);
+          return null;
+        }
         plans.push(plan);
       }
     }
@@ -435,20 +458,36 @@ export class GraphDecoder {
       runs.push(this.#run(part, aspect ? plans.slice(i, i + CHUNK) : null, spec));
     }
     const done = await Promise.all(runs);
-    const outs = done.flatMap((d) => d ?? []);
-    try {
-      if (done.some((d) => d === null)) return this.#declined(n);
-      const into = target();
-      const per = spec.size[0] * spec.size[1] * this.#kind.channels;
-      if (into.length !== n * per) {
-        throw new Error(`GraphDecoder: into holds ${into.length} values, expected ${n * per}`);
-      }
-      outs.forEach((t, i) => this.#graph.copyTensor(t, into.subarray(i * per, (i + 1) * per)));
-      this.stats.decoded += n;
-      return true;
-    } finally {
-      for (const t of outs) this.#graph.deleteTensor(t);
+    const g = this.#graph;
+    let outs = done.flatMap((d) => d ?? []);
+    const free = () => {
+      for (const t of outs) g.deleteTensor(t);
+      this.stats.held -= outs.length;
+      outs = [];
+    };
+    this.stats.held += outs.length;
+    if (done.some((d) => d === null)) {
+      free();
+      this.#declined(n);
+      return null;
     }
+    this.stats.decoded += n;
+    const per = spec.size[0] * spec.size[1] * this.#kind.channels;
+    return {
+      images: n,
+      copyTo: (into) => {
+        try {
+          if (outs.length !== n) throw new Error("GraphDecoder: the batch was copied or freed");
+          if (into.length !== n * per) {
+            throw new Error(`GraphDecoder: into holds ${into.length} values, expected ${n * per}`);
+          }
+          outs.forEach((t, i) => g.copyTensor(t, into.subarray(i * per, (i + 1) * per)));
+        } finally {
+          free();
+        }
+      },
+      free,
+    };
   }
 
   /** One graph run over `images` (their plans when cropping or padding), asynchronously. */
@@ -469,12 +508,20 @@ export class GraphDecoder {
   }
 
   /** Runs `job` on the decoder's threads, after the first run of its signature (see `#built`). */
-  async #runAsync(job: Job): Promise<Deno.PointerValue[]> {
+  #runAsync(job: Job): Promise<Deno.PointerValue[]> {
     const first = this.#built.get(job.signature);
-    if (first) await first;
+    // once the first run is over, a run starts now, not after a microtask:
+    // the caller may have a batch to copy before it yields again, which the
+    // decoder's threads would otherwise wait for
+    if (first === true) return this.#session.runAsync(job.feeds, job.fetches);
+    if (first) return first.then(() => this.#session.runAsync(job.feeds, job.fetches));
     const run = this.#session.runAsync(job.feeds, job.fetches);
-    if (!first) this.#built.set(job.signature, run.catch(() => {}));
-    return await run;
+    const signature = job.signature;
+    this.#built.set(
+      signature,
+      run.then(() => {}, () => {}).then(() => this.#built.set(signature, true)),
+    );
+    return run;
   }
 
   /**

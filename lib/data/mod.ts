@@ -35,7 +35,7 @@ export {
 export { type Interpolation, resizeImage, type ResizeOptions } from "./resize.ts";
 export { type CacheMode, checksum, DiskCache } from "./cache.ts";
 export { DECODE_ADDON, DecodePool } from "./decode_pool.ts";
-export { type GraphDecodeKind, GraphDecoder } from "./graph_decode.ts";
+export { type DecodedBatch, type GraphDecodeKind, GraphDecoder } from "./graph_decode.ts";
 export { BatchSlots, type Pixels, wholeBatch } from "./batch_slots.ts";
 export * from "./scan.ts";
 export * from "./balance.ts";
