@@ -159,11 +159,10 @@ export class GraphDecoder {
   /**
    * Per run signature (images per run, with or without crop and pad): the
    * first run, which the others wait for. TensorFlow builds a signature's
-   * executors at its first run (graph passes, kernel lookups: ~10 ms for 8
-   * images, more with oneDNN's layout pass), and every run that starts
-   * before one is cached builds its own: a first batch's runs and the
-   * batches decoded ahead all did, ~0.2 ms of CPU per image of a 240-image
-   * pass. The first run alone still decodes its images on every thread.
+   * executors at its first run (graph passes, kernel lookups: ~20 ms for 8
+   * images with oneDNN's layout pass), and every run that starts before one
+   * is cached builds its own: a first batch's runs and the batches decoded
+   * ahead all did, ~0.35 ms of CPU per image of a 240-image pass. The first run alone still decodes its images on every thread.
    * `true` once it is over.
    */
   readonly #built = new Map<string, Promise<unknown> | true>();

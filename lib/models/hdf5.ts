@@ -22,10 +22,12 @@ let loading: Promise<H5wasm> | undefined;
 
 /** `h5wasm`, imported and its WebAssembly instantiated (once per process). */
 export function hdf5(): Promise<H5wasm> {
-  loading ??= import("h5wasm/node").then(async (m) => {
-    await m.default.ready;
-    return m.default;
-  });
-  loading.catch(() => (loading = undefined));
+  if (!loading) {
+    loading = import("h5wasm/node").then(async (m) => {
+      await m.default.ready;
+      return m.default;
+    });
+    loading.catch(() => (loading = undefined)); // a failed load is tried again next time
+  }
   return loading;
 }
