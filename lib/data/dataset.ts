@@ -34,7 +34,7 @@ import { DECODE_ADDON, DecodePool } from "./decode_pool.ts";
 import { type BatchImage, GraphDecoder } from "./graph_decode.ts";
 import { BatchSlots, wholeBatch } from "./batch_slots.ts";
 // @ts-types="./image_format.d.ts"
-import { checkImageBytes, headerSize, sniffFormat } from "./image_format.js";
+import { checkImageBytes, jpegFrame, sniffFormat } from "./image_format.js";
 // @ts-types="./native_decode.d.ts"
 import {
   decodeResizeNative,
@@ -316,22 +316,36 @@ const HEAD_MAX = 65536;
 const headBuffer = new Uint8Array(HEAD_MAX);
 
 /**
- * The first `bytes` (default {@linkcode HEAD_BYTES}) of `path`, a view of
- * one shared buffer valid until the next call, or null when it cannot be
- * read.
+ * The first `bytes` of `path` (all of a shorter file), a view of one shared
+ * buffer valid until the next call.
+ * @throws the file system's error.
  */
-function readHead(path: string, bytes: number = HEAD_BYTES): Uint8Array | null {
+function readHead(path: string, bytes: number): Uint8Array {
+  using f = Deno.openSync(path);
+  let n = 0;
+  while (n < bytes) {
+    const got = f.readSync(headBuffer.subarray(n, bytes));
+    if (got === null || got === 0) break;
+    n += got;
+  }
+  return headBuffer.subarray(0, n);
+}
+
+/**
+ * The start of `path` that holds its header, for the graph decoder (which
+ * reads the file itself): {@linkcode HEAD_BYTES}; for a JPEG whose frame
+ * header lies further (an EXIF block), {@linkcode HEAD_MAX}, then the whole
+ * file. A view valid until the next call, unless it is the whole file.
+ * @throws {ImageDecodeError} naming the file when it cannot be read.
+ */
+function readHeader(path: string): Uint8Array {
   try {
-    using f = Deno.openSync(path);
-    let n = 0;
-    while (n < bytes) {
-      const got = f.readSync(headBuffer.subarray(n, bytes));
-      if (got === null || got === 0) break;
-      n += got;
-    }
-    return headBuffer.subarray(0, n);
-  } catch {
-    return null;
+    const head = readHead(path, HEAD_BYTES);
+    if (sniffFormat(head) !== "jpeg" || head.length < HEAD_BYTES || jpegFrame(head)) return head;
+    const more = readHead(path, HEAD_MAX);
+    return more.length < HEAD_MAX || jpegFrame(more) ? more : Deno.readFileSync(path);
+  } catch (e) {
+    throw new ImageDecodeError(path, (e as Error).message);
   }
 }
 
@@ -563,32 +577,18 @@ export class ImageDataset implements BatchDataset {
     const spec = this.#spec;
     let out: Float32Array | Uint8Array | null = null;
     if (via instanceof GraphDecoder) {
-      let bytes: Uint8Array;
+      const job = this.#graphJob(path, into);
+      // false: a crop or pad without the header's size (decoded below)
+      if (job && (await via.decode(job.head, spec, path, job.out))) out = job.out;
+    } else if (via) {
       try {
-        // synchronous: ~40 us for a 200 KB file in the page cache, less CPU
-        // in all than an asynchronous read's thread hand-offs
-        bytes = Deno.readFileSync(path);
-      } catch (e) {
-        throw new ImageDecodeError(path, (e as Error).message);
-      }
-      if (nativeFormat(bytes)) {
-        const [h, w] = this.imageSize;
-        const n = h * w * this.channels;
-        const dst = into ?? (round ? new Uint8Array(n) : new Float32Array(n));
-        // false: a crop or pad without the header's size (decoded below)
-        if (await via.decode(bytes, spec, path, dst)) out = dst;
-      }
-    }
-    const pool = via instanceof DecodePool ? via : undefined;
-    if (pool) {
-      try {
-        out = await pool.decode(path, spec, round, workers, into);
+        out = await via.decode(path, spec, round, workers, into);
       } catch (e) {
         if (e instanceof ImageDecodeError) throw e;
         // a worker crashed or none loaded the addon: decode here
       }
-    }
-    if (out === null) out = this.#decodeHere(path, into);
+      if (out === null) out = this.#decodeHere(path, into);
+    } else out = this.#decodeHere(path, into);
     if (out === null) {
       let bytes: Uint8Array;
       try {
@@ -638,19 +638,26 @@ export class ImageDataset implements BatchDataset {
    */
   #decodeHere(path: string, into?: Float32Array | Uint8Array): Float32Array | Uint8Array | null {
     const dec = this.#graphDecoder(navigator.hardwareConcurrency ?? 1);
-    if (!dec) return null;
+    const job = dec && this.#graphJob(path, into);
+    return job && dec.decodeSync(job.head, this.#spec, path, job.out) ? job.out : null;
+  }
+
+  /**
+   * What a graph decoder needs to decode `path` on its own: the file's
+   * header ({@linkcode readHeader}) and where the pixels go (`into`, or a
+   * new array: float32, or uint8 with a cache); null for a format it leaves
+   * to decode.ts.
+   * @throws {ImageDecodeError} naming the file when it cannot be read.
+   */
+  #graphJob(
+    path: string,
+    into?: Float32Array | Uint8Array,
+  ): { head: Uint8Array; out: Float32Array | Uint8Array } | null {
+    const head = readHeader(path);
+    if (!nativeFormat(head)) return null;
+    const n = this.imageSize[0] * this.imageSize[1] * this.channels;
     const round = (this.#opts.cache ?? false) !== false;
-    let bytes: Uint8Array;
-    try {
-      bytes = Deno.readFileSync(path);
-    } catch (e) {
-      throw new ImageDecodeError(path, (e as Error).message);
-    }
-    if (!nativeFormat(bytes)) return null;
-    const [h, w] = this.imageSize;
-    const n = h * w * this.channels;
-    const out = into ?? (round ? new Uint8Array(n) : new Float32Array(n));
-    return dec.decodeSync(bytes, this.#spec, path, out) ? out : null;
+    return { head, out: into ?? (round ? new Uint8Array(n) : new Float32Array(n)) };
   }
 
   /**
@@ -993,28 +1000,16 @@ export class ImageDataset implements BatchDataset {
     const images: BatchImage[] = [];
     const limit = this.#spec.limitInputPixels;
     for (const i of group) {
-      // the header only (TensorFlow reads the file): format, size, pixel limit
-      let head = readHead(paths[i]);
-      if (!head || !nativeFormat(head)) return oneByOne();
-      if (!headerSize(head) && sniffFormat(head) === "jpeg" && head.length === HEAD_BYTES) {
-        head = readHead(paths[i], HEAD_MAX); // a JPEG's frame header after an EXIF block
-        if (!head) return oneByOne();
-      }
-      let bytes = head;
-      if (!headerSize(head) && sniffFormat(head) === "jpeg") {
-        // a frame header beyond the first 64 KB (a larger EXIF block): the whole file
-        try {
-          bytes = Deno.readFileSync(paths[i]);
-        } catch {
-          return oneByOne();
-        }
-      }
+      // the header only (TensorFlow reads the file): format, size, pixel limit;
+      // a file that fails goes image by image, which names it
+      let dims: { width: number; height: number } | null;
       try {
-        checkImageBytes(bytes, limit, paths[i]);
+        const head = readHeader(paths[i]);
+        if (!nativeFormat(head)) return oneByOne();
+        dims = checkImageBytes(head, limit, paths[i]);
       } catch {
-        return oneByOne(); // which names the file
+        return oneByOne();
       }
-      const dims = headerSize(bytes);
       images.push({ file: paths[i], width: dims?.width, height: dims?.height });
     }
     const decoded = await dec.decodeBatch(images, this.#spec);

@@ -28,7 +28,7 @@
  */
 import { DT, Graph, type GraphOutput, nativeBackend, type Session } from "../engine/mod.ts";
 // @ts-types="./image_format.d.ts"
-import { checkImageBytes, headerSize, ImageDecodeError } from "./image_format.js";
+import { checkImageBytes, ImageDecodeError } from "./image_format.js";
 // @ts-types="./native_decode.d.ts"
 import { aspectPlan, type DecodeSpec } from "./native_decode.js";
 
@@ -279,8 +279,8 @@ export class GraphDecoder {
   }
 
   /**
-   * Decodes the file `file` (whose bytes are `bytes`: its header is checked
-   * here) and resizes it as `spec` says into `out` (the image's length;
+   * Decodes the file `file` (`bytes`: its start, at least its header, which
+   * is checked here; TensorFlow reads the file itself) and resizes it as `spec` says into `out` (the image's length;
    * Float32Array, or Uint8Array for a decoder built with `round`), in one
    * graph run on the decoder's threads while this thread is free. Resolves
    * true when done, false when this path cannot do it (a crop or pad whose
@@ -332,11 +332,10 @@ export class GraphDecoder {
 
   /** The run of one image (a batch of one) after its header checks; null where it cannot plan. */
   #single(bytes: Uint8Array, spec: DecodeSpec, file: string): Job | null {
-    checkImageBytes(bytes, spec.limitInputPixels, file);
+    const dims = checkImageBytes(bytes, spec.limitInputPixels, file);
     if (!(spec.cropToAspectRatio || spec.padToAspectRatio)) {
       return this.#job([{ file }], null, spec);
     }
-    const dims = headerSize(bytes);
     if (!dims) return null;
     const plan = aspectPlan(dims.width, dims.height, spec.size, spec);
     if (plan.outH <= 0 || plan.outW <= 0) return null;

@@ -23,9 +23,13 @@ export declare function jpegFrame(
 /** Width and height from the header of a PNG, GIF, BMP or JPEG, or null. */
 export declare function headerSize(b: Uint8Array): { width: number; height: number } | null;
 
-/** Throws an ImageDecodeError naming `file` for an empty file, an unknown format or too many pixels. */
+/**
+ * Throws an ImageDecodeError naming `file` for an empty file, an unknown
+ * format or too many pixels; else returns the header's size (null when the
+ * bytes do not hold it).
+ */
 export declare function checkImageBytes(
   bytes: Uint8Array,
   limitInputPixels: number,
   file: string,
-): void;
+): { width: number; height: number } | null;

@@ -95,6 +95,7 @@ export function headerSize(b) {
  * @param {Uint8Array} bytes
  * @param {number} limitInputPixels
  * @param {string} file
+ * @returns {{ width: number; height: number } | null} the header's size, when it gives one.
  * @throws {ImageDecodeError} naming the file.
  */
 export function checkImageBytes(bytes, limitInputPixels, file) {
@@ -109,4 +110,5 @@ export function checkImageBytes(bytes, limitInputPixels, file) {
       `${dims.width}x${dims.height} exceeds the pixel limit ${limitInputPixels}`,
     );
   }
+  return dims;
 }
