@@ -235,22 +235,13 @@ function libInfo(): LibTensorFlowInfo {
  * Needs the FFI permission; without it nothing is done (the graph paths are
  * then off too).
  */
-function buildOpRegistry(lib: LibTensorFlowInfo): void {
-  const path = lib.libraries.find((l) => /^libtensorflow(_cc)?\.so/.test(l.name))?.path;
-  if (!path) return;
+async function buildOpRegistry(lib: LibTensorFlowInfo): Promise<void> {
   try {
-    const capi = Deno.dlopen(
-      path,
-      {
-        TF_NewGraph: { parameters: [], result: "pointer" },
-        TF_DeleteGraph: { parameters: ["pointer"], result: "void" },
-      } as const,
-    );
-    try {
-      capi.symbols.TF_DeleteGraph(capi.symbols.TF_NewGraph());
-    } finally {
-      capi.close();
-    }
+    // tf_c.ts imports this module: loaded here, once the engine is
+    const capi = await import("./tf_c.ts");
+    const path = capi.capiLibrary(lib);
+    // the binding it opens is kept for the graphs to come
+    if (path) new capi.Graph(path).dispose();
   } catch {
     // no FFI permission, or a libtensorflow without the C API
   }
@@ -425,7 +416,7 @@ async function load(options: EngineOptions): Promise<string> {
     return await useJsEngine(base, env, `native engine failed to load: ${cause}; fix: ${fix}`);
   }
   setOneDnnInUse(dnn.enabled);
-  buildOpRegistry(lib);
+  await buildOpRegistry(lib);
   if (Deno.env.get("ACMC_COLD_PAGES") !== "0") {
     // Loading touched ~300 MB of library code and data that training never
     // runs again: unmap it now and again in the first training step.

@@ -23,7 +23,16 @@
  * @module
  */
 
-import { engineInfo } from "./engine.ts";
+import { engineInfo, type LibTensorFlowInfo } from "./engine.ts";
+
+/**
+ * The file with TensorFlow's C API among `lib`'s libraries
+ * (`libtensorflow_cc.so.2` of the pip wheel, or the package's own), or
+ * undefined.
+ */
+export function capiLibrary(lib: LibTensorFlowInfo | null | undefined): string | undefined {
+  return lib?.libraries.find((l) => /^libtensorflow(_cc)?\.so/.test(l.name))?.path;
+}
 
 /**
  * The file of the libtensorflow the native engine loaded
@@ -31,11 +40,9 @@ import { engineInfo } from "./engine.ts";
  * on the pure-JS engine.
  */
 export function libtensorflowPath(): string {
-  const lib = engineInfo().libtensorflow?.libraries.find((l) =>
-    /^libtensorflow(_cc)?\.so/.test(l.name)
-  );
-  if (!lib) throw new Error("libtensorflowPath: the native engine is not loaded");
-  return lib.path;
+  const path = capiLibrary(engineInfo().libtensorflow);
+  if (!path) throw new Error("libtensorflowPath: the native engine is not loaded");
+  return path;
 }
 
 /** TensorFlow data types (`TF_DataType`) used here. */
@@ -386,19 +393,6 @@ export class Graph {
       this.#s.TF_StringAssignView(str, bytes as Uint8Array<ArrayBuffer>, BigInt(bytes.length));
     });
     return t;
-  }
-
-  /**
-   * A view of a host tensor's memory (no copy), as `kind`: valid only until
-   * the tensor is deleted.
-   */
-  view<T extends Float32Array | Uint8Array | Int32Array>(
-    t: Deno.PointerValue,
-    kind: { new (b: ArrayBuffer): T },
-  ): T {
-    const n = Number(this.#s.TF_TensorByteSize(t));
-    if (n === 0) return new kind(new ArrayBuffer(0));
-    return new kind(Deno.UnsafePointerView.getArrayBuffer(this.#s.TF_TensorData(t)!, n));
   }
 
   /**
