@@ -235,16 +235,36 @@ function libInfo(): LibTensorFlowInfo {
  * Needs the FFI permission; without it nothing is done (the graph paths are
  * then off too).
  */
-async function buildOpRegistry(lib: LibTensorFlowInfo): Promise<void> {
+function buildOpRegistry(lib: LibTensorFlowInfo): void {
+  const path = capiLibrary(lib);
+  if (!path) return;
   try {
-    // tf_c.ts imports this module: loaded here, once the engine is
-    const capi = await import("./tf_c.ts");
-    const path = capi.capiLibrary(lib);
-    // the binding it opens is kept for the graphs to come
-    if (path) new capi.Graph(path).dispose();
+    // two functions of its own: tf_c.ts (the C API binding) builds on this
+    // module, which may not import it back (lib/ imports run one way)
+    const capi = Deno.dlopen(
+      path,
+      {
+        TF_NewGraph: { parameters: [], result: "pointer" },
+        TF_DeleteGraph: { parameters: ["pointer"], result: "void" },
+      } as const,
+    );
+    try {
+      capi.symbols.TF_DeleteGraph(capi.symbols.TF_NewGraph());
+    } finally {
+      capi.close();
+    }
   } catch {
     // no FFI permission, or a libtensorflow without the C API
   }
+}
+
+/**
+ * The file with TensorFlow's C API among `lib`'s libraries
+ * (`libtensorflow_cc.so.2` of the pip wheel, or the package's own), or
+ * undefined.
+ */
+export function capiLibrary(lib: LibTensorFlowInfo | null | undefined): string | undefined {
+  return lib?.libraries.find((l) => /^libtensorflow(_cc)?\.so/.test(l.name))?.path;
 }
 
 function explainLoadFailure(err: unknown): { cause: string; fix: string } {
@@ -416,7 +436,7 @@ async function load(options: EngineOptions): Promise<string> {
     return await useJsEngine(base, env, `native engine failed to load: ${cause}; fix: ${fix}`);
   }
   setOneDnnInUse(dnn.enabled);
-  await buildOpRegistry(lib);
+  buildOpRegistry(lib);
   if (Deno.env.get("ACMC_COLD_PAGES") !== "0") {
     // Loading touched ~300 MB of library code and data that training never
     // runs again: unmap it now and again in the first training step.

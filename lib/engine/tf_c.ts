@@ -23,16 +23,7 @@
  * @module
  */
 
-import { engineInfo, type LibTensorFlowInfo } from "./engine.ts";
-
-/**
- * The file with TensorFlow's C API among `lib`'s libraries
- * (`libtensorflow_cc.so.2` of the pip wheel, or the package's own), or
- * undefined.
- */
-export function capiLibrary(lib: LibTensorFlowInfo | null | undefined): string | undefined {
-  return lib?.libraries.find((l) => /^libtensorflow(_cc)?\.so/.test(l.name))?.path;
-}
+import { capiLibrary, engineInfo } from "./engine.ts";
 
 /**
  * The file of the libtensorflow the native engine loaded
